@@ -1,0 +1,83 @@
+"""The HTTP API: an apiflask application assembled from its blueprints."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+from apiflask import APIFlask
+from flask import Response, g, request
+
+import settings as settings_module
+from api import errors, health, openapi, problems, processes
+from services.processes import Dispatch
+from storage import ProcessRepository, repository
+
+log = logging.getLogger(__name__)
+
+CORRELATION_HEADER = "x-correlation-id"
+
+
+def create_app(config: Mapping[str, Any] | None = None, *, dispatch: Dispatch | None = None) -> APIFlask:
+    """Build the API. `config` overrides settings from the environment (tests use it)."""
+    app = APIFlask(
+        __name__,
+        title="Processes API",
+        version="1.0.0",
+        spec_path="/api/v1/openapi.json",
+        docs_path="/api/docs",
+    )
+    app.config.update(
+        VALIDATION_ERROR_STATUS_CODE=400,
+        VALIDATION_ERROR_SCHEMA=problems.SCHEMA,
+        HTTP_ERROR_SCHEMA=problems.SCHEMA,
+        MAX_CONTENT_LENGTH=1024 * 1024,
+        SYNC_LOCAL_SPEC=False,
+    )
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    overrides = dict(config or {})
+    app.config.update(overrides)
+    settings = settings_module.from_env()
+    if "MONGO_DB" in overrides:
+        settings = replace(settings, mongo_db=overrides["MONGO_DB"])
+    if "MONGO_URI" in overrides:
+        settings = replace(settings, mongo_uri=overrides["MONGO_URI"])
+    app.extensions["settings"] = settings
+
+    indexed: list[bool] = []
+
+    def process_repository() -> ProcessRepository:
+        repo = repository(settings)
+        if not indexed:
+            repo.create_indexes()  # idempotent; once per process, on first use
+            indexed.append(True)
+        return repo
+
+    app.extensions["repository"] = process_repository
+    if dispatch is None:
+        from workers.dispatch import dispatch as queue_dispatch
+
+        dispatch = queue_dispatch
+    app.extensions["dispatch"] = dispatch
+
+    errors.register(app)
+    app.register_blueprint(processes.bp)
+    app.register_blueprint(health.bp)
+    app.spec_processor(openapi.finish)
+
+    @app.before_request
+    def correlate() -> None:
+        g.correlation_id = request.headers.get(CORRELATION_HEADER) or str(uuid.uuid4())
+
+    @app.after_request
+    def echo_correlation(response: Response) -> Response:
+        correlation_id = g.get("correlation_id")
+        if correlation_id:
+            response.headers[CORRELATION_HEADER] = correlation_id
+        response.headers["Access-Control-Expose-Headers"] = "ETag, Location, x-correlation-id"
+        return response
+
+    return app

@@ -1,0 +1,197 @@
+"""HTTP endpoints for processes: parse, call one use case, shape the response."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apiflask import APIBlueprint
+from flask import Response, json, request, url_for
+
+from api import openapi
+from api.deps import context, dispatcher, repository
+from api.representation import etag, process_json
+from api.schemas import ListQuery, NewProcess, ProcessChange, TriggerData, is_uuid
+from services import processes
+from services.errors import FieldError, InvalidInput
+from storage import ProcessNotFound
+
+bp = APIBlueprint("processes", __name__, url_prefix="/api/v1", tag="Processes")
+
+PROCESS_RESPONSE = openapi.process_response
+ERRORS = openapi.problem_responses
+
+
+@bp.post("/process")
+@bp.input(NewProcess, arg_name="body")
+@bp.doc(
+    summary="Start a process",
+    responses={201: PROCESS_RESPONSE("The process, in its first state."),
+               **ERRORS(400, 404, 422)},
+)
+def create(body: dict[str, Any]) -> Response:
+    """Start a process of the type named by `processName` in the body."""
+    name = body.get("processName")
+    if not name:
+        raise InvalidInput(
+            "processName is required.", [FieldError("processName", "This field is required.")],
+            unprocessable=False,
+        )
+    return _start(name, body)
+
+
+@bp.post("/process/<process_name>")
+@bp.input(NewProcess, arg_name="body")
+@bp.doc(
+    summary="Start a process of the type in the URL",
+    responses={201: PROCESS_RESPONSE("The process, in its first state."),
+               **ERRORS(400, 404, 422)},
+)
+def create_named(process_name: str, body: dict[str, Any]) -> Response:
+    """Start a process of the type named in the URL."""
+    if body.get("processName") not in (None, process_name):
+        raise InvalidInput(
+            "processName in the body differs from the one in the URL.",
+            [FieldError("processName", f"Must be {process_name!r} or left out.")],
+            unprocessable=False,
+        )
+    return _start(process_name, body)
+
+
+@bp.get("/process")
+@bp.input(ListQuery, location="query", arg_name="query")
+@bp.doc(summary="List the processes about a target, newest first",
+        responses={200: openapi.page_response(), **ERRORS(400)})
+def list_for_target(query: dict[str, Any]) -> Response:
+    """Page through the processes about `targetId`; pass `nextToken` back for the next page."""
+    page = processes.list_for_target(
+        repository(), query["targetId"], query["pageSize"], query.get("paginationToken")
+    )
+    body = {
+        "results": [process_json(p) for p in page.processes],
+        "paginationDetails": {"nextToken": page.next_token},
+    }
+    return _json(body, 200)
+
+
+@bp.get("/process/<process_name>/<process_id>")
+@bp.get("/process/<process_name>/<process_id>/")
+@bp.doc(summary="Get a process", responses={200: PROCESS_RESPONSE("The process."),
+                                            **ERRORS(400, 404)})
+def get(process_name: str, process_id: str) -> Response:
+    """The process with this id; 404 if it is not a process of this type."""
+    process = processes.get(repository(), process_name, _checked_id(process_id))
+    return _json(process_json(process), 200, ETag=etag(process))
+
+
+@bp.patch("/process/<process_name>/<process_id>")
+@bp.patch("/process/<process_name>/<process_id>/")
+@bp.input(ProcessChange, arg_name="body")
+@bp.doc(
+    summary="Progress a process, or edit its current state",
+    description=(
+        "With `trigger`, fires it with `formData` and `documents`. Without, edits the current "
+        "state's `processData` and/or `assignment`. Send `If-Match` with the ETag last seen to "
+        "refuse the change if someone else changed the process first (412)."
+    ),
+    responses={200: PROCESS_RESPONSE("The updated process."), **ERRORS(400, 404, 409, 412, 422)},
+)
+def change(process_name: str, process_id: str, body: dict[str, Any]) -> Response:
+    """Fire a trigger or edit the current state."""
+    process_id = _checked_id(process_id)
+    trigger = body.get("trigger")
+    if trigger:
+        if "processData" in body:
+            raise InvalidInput(
+                "Send either a trigger with formData and documents, or processData, not both.",
+                [FieldError("processData", "Not allowed together with trigger.")],
+                unprocessable=False,
+            )
+        return _fire(process_name, process_id, trigger, body.get("formData") or {},
+                     body.get("documents") or [])
+    if "formData" in body or "documents" in body:
+        raise InvalidInput(
+            "formData and documents go with a trigger; to edit the current state send processData.",
+            [FieldError("trigger", "Required when formData or documents are sent.")],
+            unprocessable=False,
+        )
+    data = body.get("processData") or {}
+    process = processes.update(
+        repository(), process_name, process_id, context(), dispatcher(),
+        form_data=data.get("formData"), documents=data.get("documents"),
+        assignment=body.get("assignment"), expected_version=_if_match(),
+    )
+    return _json(process_json(process), 200, ETag=etag(process))
+
+
+@bp.patch("/process/<process_name>/<process_id>/<trigger>")
+@bp.input(TriggerData, arg_name="body")
+@bp.doc(
+    summary="Fire a trigger named in the URL",
+    responses={200: PROCESS_RESPONSE("The updated process."), **ERRORS(400, 404, 409, 412, 422)},
+)
+def fire(process_name: str, process_id: str, trigger: str, body: dict[str, Any]) -> Response:
+    """Fire `trigger` with `formData` and `documents`."""
+    return _fire(process_name, _checked_id(process_id), trigger, body["formData"],
+                 body["documents"])
+
+
+def _start(process_name: str, body: dict[str, Any]) -> Response:
+    assignment = body.get("assignment") or {}
+    legacy = body.get("patchAssignment")
+    if legacy and not assignment:
+        assignment = {
+            "patch": legacy["patchName"], "patchId": legacy["patchId"],
+            "patchName": legacy["patchName"], "officerId": legacy["responsibleEntityId"],
+            "officerName": legacy["responsibleName"],
+        }
+    new = processes.NewProcess(
+        process_name=process_name, target_id=body["targetId"], target_type=body.get("targetType"),
+        related_entities=body["relatedEntities"], form_data=body["formData"],
+        documents=body["documents"], assignment=assignment,
+    )
+    process = processes.start(repository(), new, context(), dispatcher())
+    location = url_for("processes.get", process_name=process.process_name, process_id=process.id)
+    return _json(process_json(process), 201, ETag=etag(process), Location=location)
+
+
+def _fire(process_name: str, process_id: str, trigger: str, form_data: dict[str, Any],
+          documents: list[str]) -> Response:
+    process = processes.fire(
+        repository(), process_name, process_id, trigger, form_data, documents, context(),
+        dispatcher(), expected_version=_if_match(),
+    )
+    return _json(process_json(process), 200, ETag=etag(process))
+
+
+def _checked_id(process_id: str) -> str:
+    try:
+        is_uuid(process_id)
+    except Exception:  # noqa: BLE001 - any malformed id is the same client error
+        raise InvalidInput(
+            "The process id in the URL is not a UUID.", [FieldError("id", "Must be a UUID.")],
+            unprocessable=False,
+        ) from None
+    return process_id
+
+
+def _if_match() -> int | None:
+    """The version named by If-Match; None when absent or `*`.
+
+    A tag that is not a version this API issued can never match, so it is sent on as -1,
+    which fails the precondition (412) as RFC 9110 requires.
+    """
+    header = request.headers.get("If-Match")
+    if header is None or header.strip() == "*":
+        return None
+    tag = header.strip().removeprefix("W/").strip('"')
+    return int(tag) if tag.isdigit() else -1
+
+
+def _json(body: Any, status: int, **headers: str) -> Response:
+    response = Response(json.dumps(body), status=status, mimetype="application/json")
+    for name, value in headers.items():
+        response.headers[name] = value
+    return response
+
+
+__all__ = ["ProcessNotFound", "bp"]

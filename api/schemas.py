@@ -1,0 +1,116 @@
+"""Request bodies and query strings, validated by apiflask and published in the OpenAPI document."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from apiflask import Schema
+from apiflask.fields import Dict, Integer, List, Nested, String
+from apiflask.validators import Length, OneOf, Range
+from marshmallow import ValidationError
+from marshmallow import RAISE, pre_load
+
+TARGET_TYPES = ["tenure", "person", "asset"]
+MAX_DOCUMENTS = 100
+MAX_RELATED = 50
+
+
+def is_uuid(value: str) -> None:
+    """A canonical UUID string, as every id in this API is."""
+    try:
+        uuid.UUID(value)
+    except (ValueError, AttributeError, TypeError):
+        raise ValidationError("Must be a UUID.") from None
+    if len(value) != 36:
+        raise ValidationError("Must be a UUID in its 36-character form.")
+
+
+class CaseInsensitive(Schema):
+    """Accept field names in any letter case (the existing front end sends `targetID`)."""
+
+    class Meta:
+        unknown = RAISE
+
+    @pre_load
+    def normalise_case(self, data: Any, **_: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        names = {name.lower(): name for name in self.fields}
+        return {names.get(k.lower(), k) if isinstance(k, str) else k: v for k, v in data.items()}
+
+
+class RelatedEntity(CaseInsensitive):
+    id = String(required=True, validate=is_uuid)
+    targetType = String(required=True, validate=OneOf(TARGET_TYPES))
+    subType = String(allow_none=True, validate=Length(max=50))
+    description = String(allow_none=True, validate=Length(max=500))
+
+
+class Assignment(CaseInsensitive):
+    """Who the process is with: a patch, and optionally a team and an officer."""
+
+    patch = String(allow_none=True, validate=Length(max=100))
+    patchId = String(allow_none=True, validate=Length(max=100))
+    patchName = String(allow_none=True, validate=Length(max=200))
+    team = String(allow_none=True, validate=Length(max=100))
+    officerId = String(allow_none=True, validate=Length(max=100))
+    officerName = String(allow_none=True, validate=Length(max=200))
+
+
+class PatchAssignment(CaseInsensitive):
+    """The existing front end's v2 form of an assignment; stored as `assignment`."""
+
+    patchId = String(required=True, validate=Length(min=1, max=100))
+    patchName = String(required=True, validate=Length(min=1, max=200))
+    responsibleEntityId = String(required=True, validate=Length(min=1, max=100))
+    responsibleName = String(required=True, validate=Length(min=1, max=200))
+
+
+DOCUMENTS = List(String(validate=is_uuid), validate=Length(max=MAX_DOCUMENTS), load_default=list)
+
+
+class NewProcess(CaseInsensitive):
+    """Start a process. `processName` is taken from the URL when the URL names it."""
+
+    processName = String(validate=Length(min=1, max=100))
+    targetId = String(required=True, validate=is_uuid)
+    targetType = String(validate=OneOf(TARGET_TYPES))
+    relatedEntities = List(
+        Nested(RelatedEntity), validate=Length(max=MAX_RELATED), load_default=list
+    )
+    formData = Dict(keys=String(), load_default=dict)
+    documents = DOCUMENTS
+    assignment = Nested(Assignment)
+    patchAssignment = Nested(PatchAssignment)
+
+
+class ProcessData(CaseInsensitive):
+    formData = Dict(keys=String())
+    documents = List(String(validate=is_uuid), validate=Length(max=MAX_DOCUMENTS))
+
+
+class ProcessChange(CaseInsensitive):
+    """Either fire `trigger` with `formData` and `documents`, or edit `processData`/`assignment`."""
+
+    trigger = String(validate=Length(min=1, max=100))
+    formData = Dict(keys=String())
+    documents = List(String(validate=is_uuid), validate=Length(max=MAX_DOCUMENTS))
+    processData = Nested(ProcessData)
+    assignment = Nested(Assignment)
+
+
+class TriggerData(CaseInsensitive):
+    """The body of PATCH .../{id}/{trigger}."""
+
+    formData = Dict(keys=String(), load_default=dict)
+    documents = DOCUMENTS
+
+
+class ListQuery(Schema):
+    class Meta:
+        unknown = RAISE
+
+    targetId = String(required=True, validate=is_uuid)
+    pageSize = Integer(load_default=10, validate=Range(min=1, max=100))
+    paginationToken = String(validate=Length(max=500))

@@ -1,0 +1,81 @@
+"""Change of name: a tenant asks for the name on their records to change.
+
+    EnterNewName --EnterNewName--> NameSubmitted --> documents --> ApplicationSubmitted
+        --TenureInvestigation--> investigation outcome --(interview)--HOApproval-->
+        HOApprovalPassed --> tenure appointment --UpdateName--> NameUpdateInProgress (worker)
+        --> NameUpdated
+    Failed or abandoned cases are closed or cancelled.
+"""
+
+from machines import stages
+from machines.definition import AutomatedStep, ProcessDefinition, move, outcome
+from machines.forms import NAME, TITLES, form, must_be_true
+
+REVIEW_KEYS = ("seenPhotographicId", "seenSecondId", "atLeastOneDocument")
+CANCELLABLE = (
+    "EnterNewName",
+    "NameSubmitted",
+    *stages.INVESTIGATION_OUTCOMES,
+    *stages.INTERVIEW_STATES,
+    "HOApprovalPassed",
+    *stages.TENURE_APPOINTMENT_STATES,
+)
+CLOSABLE = (*stages.DOCUMENT_STATES, "HOApprovalFailed", "TenureAppointmentRescheduled")
+
+definition = ProcessDefinition(
+    name="changeofname",
+    title="Change of name",
+    description="Change a tenant's name on their person record.",
+    target_type="person",
+    version=1,
+    first_state="EnterNewName",
+    triggers=(
+        move(
+            "EnterNewName",
+            "EnterNewName",
+            "NameSubmitted",
+            form(
+                {"title": {"enum": list(TITLES)}, "firstName": NAME, "surname": NAME},
+                {"middleName": {"type": "string", "maxLength": 100}},
+            ),
+            {"title": "Ms", "firstName": "Patricia", "middleName": "", "surname": "Williams"},
+        ),
+        *stages.documents(
+            requested_from=["NameSubmitted"],
+            review_form=form({key: must_be_true(f"{key} must be confirmed.") for key in REVIEW_KEYS}),
+            review_example={key: True for key in REVIEW_KEYS},
+        ),
+        *stages.tenure_investigation(),
+        *stages.interview_and_approval(),
+        *stages.tenure_appointment(),
+        move(
+            "UpdateName",
+            stages.TENURE_APPOINTMENT_STATES,
+            "NameUpdateInProgress",
+            form({"hasNotifiedResident": stages.NOTIFIED}, {"reason": {"type": "string"}}),
+            {"hasNotifiedResident": True},
+        ),
+        outcome("NameUpdateSucceeded", "NameUpdateInProgress", "NameUpdated"),
+        stages.close(CLOSABLE),
+        stages.cancel(CANCELLABLE),
+    ),
+    final_states=(stages.CLOSED, stages.CANCELLED, "NameUpdated"),
+    automated_steps=(
+        AutomatedStep(
+            "NameUpdateInProgress",
+            "update_person_name",
+            ("NameUpdateSucceeded",),
+            "Write the name entered at NameSubmitted to the person record through the Person API.",
+        ),
+    ),
+    time_limits_days={
+        "ApplicationSubmitted": 5,
+        **{state: 2 for state in stages.INVESTIGATION_OUTCOMES},
+        "HOApprovalPassed": 2,
+    },
+    state_events={
+        stages.CLOSED: "ProcessClosedEvent",
+        stages.CANCELLED: "ProcessClosedEvent",
+        "NameUpdated": "ProcessCompletedEvent",
+    },
+)

@@ -1,0 +1,98 @@
+"""The process aggregate: its current state, its history and the follow-ups a change causes.
+
+Plain data and small methods, no I/O. Storage turns it into documents; the API turns it
+into the brief's payload.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+Actor = dict[str, str]
+"""Who acted: `id`, `name`, `email` as far as known."""
+
+
+@dataclass
+class StateEntry:
+    """One state a process entered, with the data that came with the trigger that entered it."""
+
+    state: str
+    permitted_triggers: list[str]
+    assignment: dict[str, Any]
+    form_data: dict[str, Any]
+    documents: list[str]
+    trigger: str | None
+    acted_by: Actor | None
+    created_at: datetime
+    updated_at: datetime
+    due_at: datetime | None = None
+
+
+@dataclass
+class FollowUp:
+    """Work to do once a change is stored: a step for a worker or an event to publish."""
+
+    kind: Literal["task", "event"]
+    name: str
+    payload: dict[str, Any]
+    created_at: datetime
+    id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+
+@dataclass
+class Process:
+    """One running (or finished) case of a process type."""
+
+    id: str
+    process_name: str
+    target_id: str
+    target_type: str
+    related_entities: list[dict[str, Any]]
+    current_state: StateEntry
+    previous_states: list[StateEntry]
+    definition_version: int
+    created_at: datetime
+    updated_at: datetime
+    created_by: Actor | None = None
+    version: int = 0
+    follow_ups: list[FollowUp] = field(default_factory=list)
+    """Follow-ups added since the process was loaded; stored with the change that made them."""
+    stored_history_length: int = 0
+    """How many previous states the store holds, so a save appends only the new ones."""
+
+    @property
+    def state(self) -> str:
+        return self.current_state.state
+
+    @property
+    def states(self) -> list[StateEntry]:
+        """Every state entered, oldest first, the current one last."""
+        return [*self.previous_states, self.current_state]
+
+    def enter(self, entry: StateEntry) -> None:
+        """Make `entry` the current state, keeping the one it replaces in the history."""
+        self.previous_states.append(self.current_state)
+        self.current_state = entry
+        self.updated_at = entry.created_at
+
+    def add_follow_up(self, follow_up: FollowUp) -> None:
+        self.follow_ups.append(follow_up)
+
+    def find_related(self, target_type: str, sub_type: str | None = None) -> dict[str, Any] | None:
+        """The first related entity of the given type (and subtype, when given)."""
+        for entity in self.related_entities:
+            if entity.get("targetType") == target_type and (
+                sub_type is None or entity.get("subType") == sub_type
+            ):
+                return entity
+        return None
+
+    def last_entry_in(self, state: str) -> StateEntry | None:
+        """The most recent time the process entered `state`, if it did."""
+        for entry in reversed(self.states):
+            if entry.state == state:
+                return entry
+        return None

@@ -1,0 +1,178 @@
+"""Sole to joint: add a resident to a sole tenancy by ending it and granting a joint one.
+
+    SelectTenants --CheckAutomatedEligibility--> AutomatedChecksInProgress (worker: BR2-BR19)
+        --> AutomatedChecksPassed | AutomatedChecksFailed
+    AutomatedChecksPassed --CheckManualEligibility--> ManualChecksPassed | ManualChecksFailed
+    ManualChecksPassed --CheckTenancyBreach--> BreachChecksPassed | BreachChecksFailed
+    BreachChecksPassed --> documents --> ApplicationSubmitted --TenureInvestigation-->
+        investigation outcome --(interview)--HOApproval--> HOApprovalPassed | HOApprovalFailed
+    HOApprovalPassed --> tenure appointment --UpdateTenure--> TenureUpdateInProgress (worker)
+        --> TenureUpdated --CompleteProcess--> ProcessCompleted
+    Failed checks close the case; most states can be cancelled.
+"""
+
+from machines import stages
+from machines.definition import (
+    AutomatedStep,
+    ProcessDefinition,
+    Requirement,
+    decide,
+    move,
+    otherwise,
+    outcome,
+)
+from machines.forms import BOOLEAN, UUID, form, is_true, must_be_true
+from machines.model import Process
+
+MANUAL_QUESTIONS = ("br11", "br12", "br13", "br15", "br16", "br7", "br8", "br9")
+BREACH_QUESTIONS = ("br5", "br10", "br17", "br18")
+
+
+def manual_checks_pass(form: dict) -> bool:
+    """Lived together 12 months or married (br11), and none of the disqualifying answers."""
+    return is_true(form["br11"]) and not any(is_true(form[key]) for key in MANUAL_QUESTIONS[1:])
+
+
+def breach_checks_pass(form: dict) -> bool:
+    """Cautionary contact only with leave to proceed (br5 = br10), no succession, no notices."""
+    return (
+        is_true(form["br5"]) == is_true(form.get("br10", False))
+        and not is_true(form["br17"])
+        and not is_true(form["br18"])
+    )
+
+
+def has_tenant(process: Process, form: dict) -> bool:
+    return process.find_related("person", "tenant") is not None
+
+
+def has_incoming_tenant(process: Process, form: dict) -> bool:
+    return process.find_related("person", "householdMember") is not None
+
+
+REVIEW_KEYS = (
+    "seenPhotographicId",
+    "seenSecondId",
+    "isNotInImmigrationControl",
+    "seenProofOfRelationship",
+    "incomingTenantLivingInProperty",
+)
+CANCELLABLE = (
+    "SelectTenants",
+    "AutomatedChecksPassed",
+    "ManualChecksPassed",
+    "BreachChecksPassed",
+    *stages.INVESTIGATION_OUTCOMES,
+    *stages.INTERVIEW_STATES,
+    "HOApprovalPassed",
+    *stages.TENURE_APPOINTMENT_STATES,
+)
+CLOSABLE = (
+    "AutomatedChecksFailed",
+    "ManualChecksFailed",
+    "BreachChecksFailed",
+    *stages.DOCUMENT_STATES,
+    "HOApprovalFailed",
+    "TenureAppointmentRescheduled",
+)
+
+definition = ProcessDefinition(
+    name="soletojoint",
+    title="Sole to joint tenancy",
+    description="Make a sole tenancy joint by adding a resident as a joint tenant.",
+    target_type="tenure",
+    version=1,
+    first_state="SelectTenants",
+    triggers=(
+        move(
+            "CheckAutomatedEligibility",
+            "SelectTenants",
+            "AutomatedChecksInProgress",
+            form({"incomingTenantId": UUID}),
+            {"incomingTenantId": "6b2b4b8e-2a4f-4f0e-9a43-5f1d0c3e7a11"},
+            requires=[
+                Requirement(
+                    has_tenant,
+                    "Expected related entities to contain {targetType: person, subType: tenant}.",
+                )
+            ],
+        ),
+        outcome("EligibilityPassed", "AutomatedChecksInProgress", "AutomatedChecksPassed"),
+        outcome("EligibilityFailed", "AutomatedChecksInProgress", "AutomatedChecksFailed"),
+        decide(
+            "CheckManualEligibility",
+            "AutomatedChecksPassed",
+            {"ManualChecksPassed": manual_checks_pass, "ManualChecksFailed": otherwise},
+            form(
+                {key: BOOLEAN for key in MANUAL_QUESTIONS},
+                {"proposedTenantExistingPropertyOrTenure": {"enum": ["tenancy", "property", "both"]}},
+            ),
+            {"br11": True, **{key: False for key in MANUAL_QUESTIONS[1:]}},
+        ),
+        decide(
+            "CheckTenancyBreach",
+            "ManualChecksPassed",
+            {"BreachChecksPassed": breach_checks_pass, "BreachChecksFailed": otherwise},
+            form({"br5": BOOLEAN, "br17": BOOLEAN, "br18": BOOLEAN}, {"br10": BOOLEAN}),
+            {"br5": False, "br10": False, "br17": False, "br18": False},
+        ),
+        *stages.documents(
+            requested_from=["BreachChecksPassed"],
+            review_form=form({key: must_be_true(f"{key} must be confirmed.") for key in REVIEW_KEYS}),
+            review_example={key: True for key in REVIEW_KEYS},
+        ),
+        *stages.tenure_investigation(),
+        *stages.interview_and_approval(),
+        *stages.tenure_appointment(),
+        move(
+            "UpdateTenure",
+            stages.TENURE_APPOINTMENT_STATES,
+            "TenureUpdateInProgress",
+            form({"tenureStartDate": {"type": "string", "format": "date"}}),
+            {"tenureStartDate": "2026-12-14"},
+            requires=[
+                Requirement(
+                    has_incoming_tenant,
+                    "Expected related entities to contain "
+                    "{targetType: person, subType: householdMember}.",
+                )
+            ],
+        ),
+        outcome("TenureUpdateSucceeded", "TenureUpdateInProgress", "TenureUpdated"),
+        move(
+            "CompleteProcess",
+            "TenureUpdated",
+            stages.COMPLETED,
+            form({"hasNotifiedResident": stages.NOTIFIED}, {"reason": {"type": "string"}}),
+            {"hasNotifiedResident": True},
+        ),
+        stages.close(CLOSABLE),
+        stages.cancel(CANCELLABLE),
+    ),
+    final_states=(stages.CLOSED, stages.CANCELLED, stages.COMPLETED),
+    automated_steps=(
+        AutomatedStep(
+            "AutomatedChecksInProgress",
+            "check_sole_to_joint_eligibility",
+            ("EligibilityPassed", "EligibilityFailed"),
+            "Check BR2, BR3, BR4, BR6, BR9 and BR19 against the tenure and both residents.",
+        ),
+        AutomatedStep(
+            "TenureUpdateInProgress",
+            "update_tenure",
+            ("TenureUpdateSucceeded",),
+            "End the sole tenure and start the joint one through the Tenure API.",
+        ),
+    ),
+    time_limits_days={
+        "BreachChecksPassed": 10,
+        "ApplicationSubmitted": 5,
+        **{state: 2 for state in stages.INVESTIGATION_OUTCOMES},
+        "HOApprovalPassed": 2,
+    },
+    state_events={
+        stages.CLOSED: "ProcessClosedEvent",
+        stages.CANCELLED: "ProcessClosedEvent",
+        stages.COMPLETED: "ProcessCompletedEvent",
+    },
+)

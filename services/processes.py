@@ -1,0 +1,465 @@
+"""Use cases on processes: start, read, list, fire a trigger, edit the current state.
+
+Each change is decided by the process's machine, written in one version-conditioned update
+together with its follow-ups (outbox), and only then handed to `dispatch`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from statemachine.exceptions import TransitionNotAllowed
+
+import machines
+from machines.definition import INITIAL_STATE, START_TRIGGER, ProcessDefinition, Trigger
+from machines.model import Actor, FollowUp, Process, StateEntry
+from services import events
+from services.errors import (
+    Conflict,
+    FieldError,
+    InvalidInput,
+    InvalidPageToken,
+    PreconditionFailed,
+    ProcessEnded,
+    TriggerNotAllowed,
+    UnknownProcessName,
+    UnknownTrigger,
+)
+from services.forms import check_storable, validate_form
+from storage.errors import ProcessNotFound, StaleProcess
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+"""How often a change without If-Match is re-applied when a concurrent change wins."""
+
+
+class Repository(Protocol):
+    def add(self, process: Process) -> None: ...
+    def get(self, process_id: str) -> Process: ...
+    def save(self, process: Process) -> None: ...
+    def list_by_target(
+        self, target_id: str, limit: int, after: tuple[datetime, str] | None = None
+    ) -> list[Process]: ...
+    def remove_follow_ups(self, process_id: str, follow_up_ids: Any) -> None: ...
+
+
+Dispatch = Callable[[str, list[FollowUp]], None]
+"""Hands follow-ups on (to the task queue); raises if they could not be handed on."""
+
+
+def now() -> datetime:
+    """The current UTC time at the millisecond precision MongoDB stores."""
+    moment = datetime.now(UTC)
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+@dataclass(frozen=True)
+class Context:
+    """Who is acting, and the correlation id that ties their request to its events."""
+
+    actor: Actor | None = None
+    correlation_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    clock: Callable[[], datetime] = now
+
+
+@dataclass(frozen=True)
+class NewProcess:
+    """What a client sends to start a process."""
+
+    process_name: str
+    target_id: str
+    target_type: str | None = None
+    related_entities: list[dict[str, Any]] = field(default_factory=list)
+    form_data: dict[str, Any] = field(default_factory=dict)
+    documents: list[str] = field(default_factory=list)
+    assignment: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a listing and the token for the next one (None on the last page)."""
+
+    processes: list[Process]
+    next_token: str | None
+
+
+def definition_named(name: str) -> ProcessDefinition:
+    """The definition called `name`, or `UnknownProcessName`."""
+    definition = machines.get(name)
+    if definition is None:
+        raise UnknownProcessName(name, sorted(machines.registry()))
+    return definition
+
+
+def start(repo: Repository, request: NewProcess, ctx: Context, dispatch: Dispatch) -> Process:
+    """Create a process, move it to its first state, store it and hand on its follow-ups."""
+    definition = definition_named(request.process_name)
+    target_type = request.target_type or definition.target_type
+    if target_type != definition.target_type:
+        raise InvalidInput(
+            f"A {definition.name} process is about a {definition.target_type}.",
+            [FieldError("targetType", f"Must be {definition.target_type!r} for {definition.name}.")],
+            unprocessable=True,
+        )
+    check_storable(request.form_data, "formData")
+    check_storable(request.related_entities, "relatedEntities")
+    check_storable(request.assignment, "assignment")
+    validate_form(definition.start_form, request.form_data, f"starting {definition.name}")
+
+    moment = ctx.clock()
+    initial = _entry(definition, INITIAL_STATE, None, request, ctx, moment)
+    initial.permitted_triggers = []
+    process = Process(
+        id=str(uuid.uuid4()),
+        process_name=definition.name,
+        target_id=request.target_id,
+        target_type=target_type,
+        related_entities=list(request.related_entities),
+        current_state=initial,
+        previous_states=[],
+        definition_version=definition.version,
+        created_at=moment,
+        updated_at=moment,
+        created_by=ctx.actor,
+    )
+    first = definition.run(INITIAL_STATE, START_TRIGGER, request.form_data)
+    process.enter(_entry(definition, first, START_TRIGGER, request, ctx, moment))
+    summary = _summary(process)
+    process.add_follow_up(
+        events.event(
+            "ProcessStartedEvent",
+            process.id,
+            old_data=None,
+            new_data=summary,
+            actor=ctx.actor,
+            correlation_id=ctx.correlation_id,
+            now=moment,
+        )
+    )
+    process.add_follow_up(
+        events.event(
+            events.STARTED_AGAINST[target_type],
+            process.target_id,
+            old_data=None,
+            new_data={"id": process.id, "processName": process.process_name},
+            actor=ctx.actor,
+            correlation_id=ctx.correlation_id,
+            now=moment,
+        )
+    )
+    _queue_automated_step(definition, process, version_after_save=0)
+    repo.add(process)
+    hand_on(repo, process, dispatch)
+    return process
+
+
+def get(repo: Repository, process_name: str, process_id: str) -> Process:
+    """The process `process_id`, which must be of type `process_name`."""
+    definition_named(process_name)
+    process = repo.get(process_id)
+    if process.process_name != process_name:
+        # The URL names the process type: a process of another type is not found here.
+        raise ProcessNotFound(process_id)
+    return process
+
+
+def fire(
+    repo: Repository,
+    process_name: str,
+    process_id: str,
+    trigger_name: str,
+    form_data: dict[str, Any],
+    documents: list[str],
+    ctx: Context,
+    dispatch: Dispatch,
+    *,
+    expected_version: int | None = None,
+) -> Process:
+    """Send a client trigger to a process and store the state it leads to."""
+    definition = definition_named(process_name)
+    trigger = definition.client_triggers.get(trigger_name)
+    if trigger is None:
+        raise UnknownTrigger(trigger_name, process_name, sorted(definition.client_triggers))
+    check_storable(form_data, "formData")
+
+    def change(process: Process) -> None:
+        permitted = definition.permitted_triggers(process.state)
+        if trigger.name not in permitted:
+            raise _not_allowed(definition, trigger.name, process.state)
+        validate_form(trigger.form or {}, form_data, trigger.name)
+        unmet = [r.message for r in trigger.requires if not r.check(process, form_data)]
+        if unmet:
+            raise InvalidInput(
+                f"{trigger.name} cannot be sent yet.",
+                [FieldError("relatedEntities", message) for message in unmet],
+                unprocessable=True,
+            )
+        transition(definition, process, trigger, form_data, documents, ctx)
+
+    return _change(repo, process_name, process_id, change, ctx, dispatch, expected_version)
+
+
+def update(
+    repo: Repository,
+    process_name: str,
+    process_id: str,
+    ctx: Context,
+    dispatch: Dispatch,
+    *,
+    form_data: dict[str, Any] | None = None,
+    documents: list[str] | None = None,
+    assignment: dict[str, Any] | None = None,
+    expected_version: int | None = None,
+) -> Process:
+    """Edit the current state's form data, documents or assignment without a transition.
+
+    Form data is merged key by key and must still satisfy the schema of the trigger that
+    entered the state. Nothing is written, and no event raised, when nothing changes.
+    """
+    definition = definition_named(process_name)
+    for value, where in ((form_data, "formData"), (assignment, "assignment")):
+        if value is not None:
+            check_storable(value, where)
+
+    def change(process: Process) -> None:
+        if definition.is_final(process.state):
+            raise ProcessEnded(process.state)
+        current = process.current_state
+        old: dict[str, Any] = {}
+        new: dict[str, Any] = {}
+        if form_data is not None:
+            merged = {**current.form_data, **form_data}
+            entered_by = definition.trigger_by_name.get(current.trigger or "")
+            if entered_by is not None and entered_by.form is not None:
+                validate_form(entered_by.form, merged, f"the {current.state} state")
+            if merged != current.form_data:
+                old["formData"], new["formData"] = current.form_data, merged
+                current.form_data = merged
+        if documents is not None and documents != current.documents:
+            old["documents"], new["documents"] = current.documents, documents
+            current.documents = list(documents)
+        if assignment is not None and assignment != current.assignment:
+            old["assignment"], new["assignment"] = current.assignment, assignment
+            current.assignment = dict(assignment)
+        if not new:
+            return
+        moment = ctx.clock()
+        current.updated_at = moment
+        process.updated_at = moment
+        process.add_follow_up(
+            events.event(
+                "ProcessUpdatedEvent",
+                process.id,
+                old_data=old,
+                new_data=new,
+                actor=ctx.actor,
+                correlation_id=ctx.correlation_id,
+                now=moment,
+            )
+        )
+
+    return _change(repo, process_name, process_id, change, ctx, dispatch, expected_version)
+
+
+def list_for_target(repo: Repository, target_id: str, page_size: int, token: str | None) -> Page:
+    """Processes about a target, newest first, a page at a time."""
+    after = _decode_token(token) if token else None
+    # One extra row tells whether another page exists, so the last page has no token.
+    rows = repo.list_by_target(target_id, page_size + 1, after)
+    page, more = rows[:page_size], len(rows) > page_size
+    next_token = _encode_token(page[-1]) if more and page else None
+    return Page(page, next_token)
+
+
+def hand_on(repo: Repository, process: Process, dispatch: Dispatch) -> None:
+    """Dispatch the follow-ups just stored and clear them from the outbox.
+
+    A failure here loses nothing: the follow-ups stay in the outbox until dispatched later.
+    """
+    pending = process.follow_ups
+    if not pending:
+        return
+    try:
+        dispatch(process.id, pending)
+    except Exception:  # noqa: BLE001 - the outbox keeps them; a sweeper dispatches them later
+        log.warning("follow-ups of %s left in the outbox", process.id, exc_info=True)
+        return
+    try:
+        repo.remove_follow_ups(process.id, [f.id for f in pending])
+    except Exception:  # noqa: BLE001 - dispatched twice at worst; consumers de-duplicate by id
+        log.warning("dispatched follow-ups of %s stay in the outbox", process.id, exc_info=True)
+    process.follow_ups = []
+
+
+def _change(
+    repo: Repository,
+    process_name: str,
+    process_id: str,
+    change: Callable[[Process], None],
+    ctx: Context,
+    dispatch: Dispatch,
+    expected_version: int | None,
+) -> Process:
+    """Apply `change` to the stored process and save it atomically, re-reading on conflict."""
+    for _attempt in range(MAX_ATTEMPTS):
+        process = get(repo, process_name, process_id)
+        if expected_version is not None and expected_version != process.version:
+            raise PreconditionFailed(expected_version, process.version)
+        change(process)
+        if not process.follow_ups and process.stored_history_length == len(
+            process.previous_states
+        ):
+            return process  # nothing changed: no write, no event
+        try:
+            repo.save(process)
+        except StaleProcess:
+            if expected_version is not None:
+                raise PreconditionFailed(expected_version, expected_version + 1) from None
+            continue
+        hand_on(repo, process, dispatch)
+        return process
+    raise Conflict("The process kept changing while this request was applied; try again.")
+
+
+def transition(
+    definition: ProcessDefinition,
+    process: Process,
+    trigger: Trigger,
+    form_data: dict[str, Any],
+    documents: list[str],
+    ctx: Context,
+) -> None:
+    """Move `process` along `trigger`, recording the new state, its event and its step."""
+    source = process.state
+    try:
+        target = definition.run(source, trigger.name, form_data)
+    except TransitionNotAllowed:
+        raise _not_allowed(definition, trigger.name, source) from None
+    moment = ctx.clock()
+    entry = StateEntry(
+        state=target,
+        permitted_triggers=definition.permitted_triggers(target),
+        assignment=dict(process.current_state.assignment),
+        form_data=form_data,
+        documents=list(documents),
+        trigger=trigger.name,
+        acted_by=ctx.actor,
+        created_at=moment,
+        updated_at=moment,
+        due_at=_due(definition, target, moment),
+    )
+    process.enter(entry)
+    process.add_follow_up(
+        events.event(
+            definition.state_events.get(target, "ProcessUpdatedEvent"),
+            process.id,
+            old_data={"state": source},
+            new_data={"state": target, "stateData": form_data, "stateStartedAt": _iso(moment)},
+            actor=ctx.actor,
+            correlation_id=ctx.correlation_id,
+            now=moment,
+        )
+    )
+    _queue_automated_step(definition, process, version_after_save=process.version + 1)
+
+
+def _not_allowed(definition: ProcessDefinition, trigger: str, state: str) -> TriggerNotAllowed:
+    if definition.is_final(state):
+        why = " (the process has ended)"
+    elif state in definition.automated_step_by_state:
+        why = " until its automated step finishes"
+    else:
+        why = ""
+    return TriggerNotAllowed(trigger, state, definition.permitted_triggers(state), why)
+
+
+def _queue_automated_step(
+    definition: ProcessDefinition, process: Process, version_after_save: int
+) -> None:
+    step = definition.automated_step_by_state.get(process.state)
+    if step is None:
+        return
+    # The task names the state and version it was queued for: a worker that finds the
+    # process elsewhere knows the step is stale and does nothing.
+    process.add_follow_up(
+        FollowUp(
+            kind="task",
+            name=step.step,
+            payload={
+                "processId": process.id,
+                "processName": process.process_name,
+                "state": process.state,
+                "version": version_after_save,
+            },
+            created_at=process.updated_at,
+        )
+    )
+
+
+def _entry(
+    definition: ProcessDefinition,
+    state: str,
+    trigger: str | None,
+    request: NewProcess,
+    ctx: Context,
+    moment: datetime,
+) -> StateEntry:
+    return StateEntry(
+        state=state,
+        permitted_triggers=definition.permitted_triggers(state),
+        assignment=dict(request.assignment),
+        form_data=dict(request.form_data),
+        documents=list(request.documents),
+        trigger=trigger,
+        acted_by=ctx.actor,
+        created_at=moment,
+        updated_at=moment,
+        due_at=_due(definition, state, moment),
+    )
+
+
+def _due(definition: ProcessDefinition, state: str, moment: datetime) -> datetime | None:
+    days = definition.time_limits_days.get(state)
+    return moment + timedelta(days=days) if days else None
+
+
+def _summary(process: Process) -> dict[str, Any]:
+    return {
+        "id": process.id,
+        "processName": process.process_name,
+        "targetId": process.target_id,
+        "targetType": process.target_type,
+        "relatedEntities": process.related_entities,
+        "state": process.state,
+    }
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _encode_token(process: Process) -> str:
+    raw = json.dumps({"c": _iso(process.created_at), "i": process.id}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode_token(token: str) -> tuple[datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        data = json.loads(raw)
+        created_at = datetime.fromisoformat(data["c"].replace("Z", "+00:00"))
+        process_id = data["i"]
+        if not isinstance(process_id, str) or created_at.tzinfo is None:
+            raise ValueError
+        return created_at, process_id
+    except (binascii.Error, ValueError, KeyError, TypeError, AttributeError):
+        raise InvalidPageToken() from None

@@ -1,0 +1,211 @@
+"""Load and save processes. The only module that knows their MongoDB document shape.
+
+A process is one document: its current state, the states before it, and an outbox of
+follow-ups (steps to queue, events to publish) written in the same atomic update as the
+change that caused them. Every write is conditioned on `version`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING, IndexModel
+from pymongo.collection import Collection
+from pymongo.database import Database
+
+from machines.model import FollowUp, Process, StateEntry
+from storage.errors import ProcessNotFound, StaleProcess
+
+INDEXES = [
+    IndexModel(
+        [("targetId", ASCENDING), ("createdAt", DESCENDING), ("_id", DESCENDING)],
+        name="by_target_newest_first",
+    ),
+    IndexModel(
+        [("processName", ASCENDING), ("currentState.state", ASCENDING)],
+        name="by_process_and_state",
+    ),
+    IndexModel(
+        [("currentState.assignment.patch", ASCENDING), ("currentState.state", ASCENDING)],
+        name="by_patch_and_state",
+    ),
+    IndexModel([("outbox.createdAt", ASCENDING)], name="by_pending_follow_up"),
+]
+
+
+class ProcessRepository:
+    """Process persistence with optimistic concurrency on `version`."""
+
+    def __init__(self, db: Database) -> None:
+        self._processes: Collection = db["processes"]
+
+    def create_indexes(self) -> None:
+        """Create the indexes queries rely on; safe to call at every start."""
+        self._processes.create_indexes(INDEXES)
+
+    def add(self, process: Process) -> None:
+        """Store a new process together with its first follow-ups."""
+        document = to_document(process)
+        document["outbox"] = [_follow_up_document(f) for f in process.follow_ups]
+        self._processes.insert_one(document)
+        process.stored_history_length = len(process.previous_states)
+
+    def get(self, process_id: str) -> Process:
+        document = self._processes.find_one({"_id": process_id}, {"outbox": 0})
+        if document is None:
+            raise ProcessNotFound(process_id)
+        return from_document(document)
+
+    def save(self, process: Process) -> None:
+        """Write the changes made to `process` if nobody changed it since it was read.
+
+        One update: new current state, appended history, new follow-ups, version + 1.
+        Raises `StaleProcess` (and writes nothing) when the stored version moved on.
+        """
+        new_history = process.previous_states[process.stored_history_length :]
+        update: dict[str, Any] = {
+            "$set": {
+                "currentState": _state_document(process.current_state),
+                "relatedEntities": process.related_entities,
+                "updatedAt": process.updated_at,
+            },
+            "$inc": {"version": 1},
+        }
+        pushes: dict[str, Any] = {}
+        if new_history:
+            pushes["previousStates"] = {"$each": [_state_document(s) for s in new_history]}
+        if process.follow_ups:
+            pushes["outbox"] = {"$each": [_follow_up_document(f) for f in process.follow_ups]}
+        if pushes:
+            update["$push"] = pushes
+        result = self._processes.update_one({"_id": process.id, "version": process.version}, update)
+        if result.matched_count == 0:
+            if self._processes.count_documents({"_id": process.id}, limit=1) == 0:
+                raise ProcessNotFound(process.id)
+            raise StaleProcess(process.id, process.version)
+        process.version += 1
+        process.stored_history_length = len(process.previous_states)
+
+    def list_by_target(
+        self, target_id: str, limit: int, after: tuple[datetime, str] | None = None
+    ) -> list[Process]:
+        """Processes about `target_id`, newest first, starting after the (createdAt, id) given."""
+        query: dict[str, Any] = {"targetId": target_id}
+        if after is not None:
+            created_at, process_id = after
+            query["$or"] = [
+                {"createdAt": {"$lt": created_at}},
+                {"createdAt": created_at, "_id": {"$lt": process_id}},
+            ]
+        cursor = (
+            self._processes.find(query, {"outbox": 0})
+            .sort([("createdAt", DESCENDING), ("_id", DESCENDING)])
+            .limit(limit)
+        )
+        return [from_document(document) for document in cursor]
+
+    def remove_follow_ups(self, process_id: str, follow_up_ids: Iterable[str]) -> None:
+        """Drop follow-ups from the outbox once they have been handed on."""
+        ids = list(follow_up_ids)
+        if ids:
+            self._processes.update_one(
+                {"_id": process_id}, {"$pull": {"outbox": {"id": {"$in": ids}}}}
+            )
+
+    def pending_follow_ups(self, created_before: datetime) -> Iterator[tuple[str, FollowUp]]:
+        """Follow-ups still in an outbox that were written before `created_before`."""
+        cursor = self._processes.find(
+            {"outbox.createdAt": {"$lt": created_before}}, {"outbox": 1}
+        )
+        for document in cursor:
+            for item in document.get("outbox", []):
+                if item["createdAt"] < created_before:
+                    yield document["_id"], _follow_up_from(item)
+
+
+def to_document(process: Process) -> dict[str, Any]:
+    return {
+        "_id": process.id,
+        "processName": process.process_name,
+        "targetId": process.target_id,
+        "targetType": process.target_type,
+        "relatedEntities": process.related_entities,
+        "definitionVersion": process.definition_version,
+        "version": process.version,
+        "createdAt": process.created_at,
+        "updatedAt": process.updated_at,
+        "createdBy": process.created_by,
+        "currentState": _state_document(process.current_state),
+        "previousStates": [_state_document(s) for s in process.previous_states],
+    }
+
+
+def from_document(document: dict[str, Any]) -> Process:
+    previous = [_state_from(s) for s in document.get("previousStates", [])]
+    return Process(
+        id=document["_id"],
+        process_name=document["processName"],
+        target_id=document["targetId"],
+        target_type=document["targetType"],
+        related_entities=document.get("relatedEntities", []),
+        current_state=_state_from(document["currentState"]),
+        previous_states=previous,
+        definition_version=document.get("definitionVersion", 1),
+        created_at=document["createdAt"],
+        updated_at=document["updatedAt"],
+        created_by=document.get("createdBy"),
+        version=document["version"],
+        stored_history_length=len(previous),
+    )
+
+
+def _state_document(entry: StateEntry) -> dict[str, Any]:
+    return {
+        "state": entry.state,
+        "permittedTriggers": entry.permitted_triggers,
+        "assignment": entry.assignment,
+        "processData": {"formData": entry.form_data, "documents": entry.documents},
+        "trigger": entry.trigger,
+        "actedBy": entry.acted_by,
+        "createdAt": entry.created_at,
+        "updatedAt": entry.updated_at,
+        "dueAt": entry.due_at,
+    }
+
+
+def _state_from(document: dict[str, Any]) -> StateEntry:
+    data = document.get("processData") or {}
+    return StateEntry(
+        state=document["state"],
+        permitted_triggers=document.get("permittedTriggers", []),
+        assignment=document.get("assignment") or {},
+        form_data=data.get("formData") or {},
+        documents=data.get("documents") or [],
+        trigger=document.get("trigger"),
+        acted_by=document.get("actedBy"),
+        created_at=document["createdAt"],
+        updated_at=document["updatedAt"],
+        due_at=document.get("dueAt"),
+    )
+
+
+def _follow_up_document(follow_up: FollowUp) -> dict[str, Any]:
+    return {
+        "id": follow_up.id,
+        "kind": follow_up.kind,
+        "name": follow_up.name,
+        "payload": follow_up.payload,
+        "createdAt": follow_up.created_at,
+    }
+
+
+def _follow_up_from(document: dict[str, Any]) -> FollowUp:
+    return FollowUp(
+        kind=document["kind"],
+        name=document["name"],
+        payload=document["payload"],
+        created_at=document["createdAt"],
+        id=document["id"],
+    )

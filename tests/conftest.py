@@ -1,0 +1,62 @@
+"""Shared fixtures on the real servers the test command started (MONGO_URI, REDIS_URL)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from flask.testing import FlaskClient
+from pymongo.database import Database
+
+from api import create_app
+from machines.model import FollowUp
+from settings import Settings, from_env
+from storage.mongo import database
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    if "MONGO_URI" not in os.environ:
+        pytest.exit("MONGO_URI is not set: run the tests with `make test`.", returncode=2)
+    return from_env()
+
+
+@pytest.fixture
+def db(settings: Settings) -> Iterator[Database]:
+    """A throwaway database per test, dropped afterwards."""
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    database_ = database(settings.mongo_uri, name)
+    yield database_
+    database_.client.drop_database(name)
+
+
+class Dispatched(list[tuple[str, FollowUp]]):
+    """Follow-ups the code handed on, as (process id, follow-up) pairs."""
+
+    def names(self) -> list[str]:
+        return [follow_up.name for _, follow_up in self]
+
+    def for_process(self, process_id: str) -> list[FollowUp]:
+        return [follow_up for pid, follow_up in self if pid == process_id]
+
+
+@pytest.fixture
+def dispatched() -> Dispatched:
+    return Dispatched()
+
+
+@pytest.fixture
+def app(db: Database, dispatched: Dispatched):  # type: ignore[no-untyped-def]
+    """The API on the test database, recording dispatches instead of queueing them."""
+
+    def record(process_id: str, follow_ups: list[FollowUp]) -> None:
+        dispatched.extend((process_id, follow_up) for follow_up in follow_ups)
+
+    return create_app({"TESTING": True, "MONGO_DB": db.name}, dispatch=record)
+
+
+@pytest.fixture
+def client(app) -> FlaskClient:  # type: ignore[no-untyped-def]
+    return app.test_client()

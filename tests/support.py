@@ -1,0 +1,68 @@
+"""Helpers for tests that drive processes over HTTP."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+BASE = "/api/v1/process"
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def start_body(process_name: str, **overrides: Any) -> dict[str, Any]:
+    """A valid start request for `process_name`, with a tenant among the related entities."""
+    target_type = {"soletojoint": "tenure", "changeofname": "person"}.get(process_name, "tenure")
+    body: dict[str, Any] = {
+        "processName": process_name,
+        "targetId": new_id(),
+        "targetType": target_type,
+        "relatedEntities": [
+            {"id": new_id(), "targetType": "person", "subType": "tenant", "description": "Pat"},
+            {"id": new_id(), "targetType": "asset", "description": "1 Mare Street"},
+        ],
+        "formData": {},
+        "documents": [],
+        "assignment": {"patch": "patch1"},
+    }
+    body.update(overrides)
+    return body
+
+
+def start(client: FlaskClient, process_name: str, **overrides: Any) -> dict[str, Any]:
+    """Start a process and return its body (the value under its process name)."""
+    response = client.post(BASE, json=start_body(process_name, **overrides))
+    assert response.status_code == 201, response.get_json()
+    return body_of(response)
+
+
+def body_of(response: TestResponse) -> dict[str, Any]:
+    payload = response.get_json()
+    assert isinstance(payload, dict) and len(payload) == 1, payload
+    (body,) = payload.values()
+    return body
+
+
+def fire(
+    client: FlaskClient,
+    process: dict[str, Any],
+    trigger: str,
+    form_data: dict[str, Any] | None = None,
+    **headers: str,
+) -> TestResponse:
+    """PATCH the process with `trigger` in the body (the brief's form)."""
+    return client.patch(
+        f"{BASE}/{process['processName']}/{process['id']}",
+        json={"trigger": trigger, "formData": form_data or {}, "documents": []},
+        headers=headers,
+    )
+
+
+def state_of(response: TestResponse) -> str:
+    assert response.status_code == 200, response.get_json()
+    return str(body_of(response)["currentState"]["state"])
