@@ -39,3 +39,8 @@ task_publish_retry = True
 task_publish_retry_policy = {"max_retries": 1, "interval_start": 0.1, "interval_step": 0.2}
 
 worker_hijack_root_logger = False
+
+beat_schedule = {
+    "sweep-outbox": {"task": "processes.sweep_outbox", "schedule": 15.0},
+    "mark-overdue": {"task": "processes.mark_overdue", "schedule": 60.0},
+}

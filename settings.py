@@ -14,14 +14,36 @@ class Settings:
     mongo_db: str
     redis_url: str
     port: int
-    max_retries_on_conflict: int = 5
+    tenure_api_url: str | None = None
+    tenure_api_token: str | None = None
+    person_api_url: str | None = None
+    person_api_token: str | None = None
+    events_stream: str = "processes.events"
+    webhook_urls: tuple[str, ...] = ()
+    webhook_secret: str = ""
+    step_max_retries: int = 5
+    retry_base_seconds: float = 2.0
+    retry_max_seconds: float = 120.0
+    outbox_grace_seconds: float = 30.0
 
 
 def from_env() -> Settings:
     """Build settings from the environment, with defaults that work on a developer machine."""
+    env = os.environ.get
     return Settings(
-        mongo_uri=os.environ.get("MONGO_URI", "mongodb://127.0.0.1:27017"),
-        mongo_db=os.environ.get("MONGO_DB", "processes"),
-        redis_url=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
-        port=int(os.environ.get("PORT", "5000")),
+        mongo_uri=env("MONGO_URI", "mongodb://127.0.0.1:27017"),
+        mongo_db=env("MONGO_DB", "processes"),
+        redis_url=env("REDIS_URL", "redis://127.0.0.1:6379/0"),
+        port=int(env("PORT", "5000")),
+        tenure_api_url=env("TENURE_API_URL") or None,
+        tenure_api_token=env("TENURE_API_TOKEN") or None,
+        person_api_url=env("PERSON_API_URL") or None,
+        person_api_token=env("PERSON_API_TOKEN") or None,
+        events_stream=env("EVENTS_STREAM", "processes.events"),
+        webhook_urls=tuple(u.strip() for u in env("WEBHOOK_URLS", "").split(",") if u.strip()),
+        webhook_secret=env("WEBHOOK_SECRET", ""),
+        step_max_retries=int(env("STEP_MAX_RETRIES", "5")),
+        retry_base_seconds=float(env("RETRY_BASE_SECONDS", "2")),
+        retry_max_seconds=float(env("RETRY_MAX_SECONDS", "120")),
+        outbox_grace_seconds=float(env("OUTBOX_GRACE_SECONDS", "30")),
     )

@@ -12,7 +12,7 @@ from apiflask import APIFlask
 from flask import Response, g, request
 
 import settings as settings_module
-from api import errors, health, openapi, problems, processes
+from api import cli, errors, health, openapi, problems, processes
 from services.processes import Dispatch
 from storage import ProcessRepository, repository
 
@@ -67,6 +67,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, dispatch: Dispatch | 
     app.register_blueprint(processes.bp)
     app.register_blueprint(health.bp)
     app.spec_processor(openapi.finish)
+    cli.register(app)
 
     @app.before_request
     def correlate() -> None:

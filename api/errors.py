@@ -21,7 +21,7 @@ from services.errors import (
     UnknownProcessName,
     UnknownTrigger,
 )
-from storage import UNAVAILABLE_ERRORS, ProcessNotFound, StoreError
+from storage import UNAVAILABLE_ERRORS, ProcessNotFound, StaleProcess, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,11 @@ def register(app: APIFlask) -> None:
     @app.errorhandler(Conflict)
     def conflict(error: Conflict) -> Response:
         return problem(409, str(error), slug="concurrent-change", title="Concurrent change")
+
+    @app.errorhandler(StaleProcess)
+    def raced(error: StaleProcess) -> Response:
+        return problem(409, "The process changed while this request was applied; read it "
+                       "again and retry.", slug="concurrent-change", title="Concurrent change")
 
     @app.errorhandler(PreconditionFailed)
     def stale(error: PreconditionFailed) -> Response:

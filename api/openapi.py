@@ -59,6 +59,12 @@ def components() -> dict[str, Any]:
             "createdAt": {"type": "string", "format": "date-time"},
             "updatedAt": {"type": "string", "format": "date-time"},
             "dueAt": {"type": ["string", "null"], "format": "date-time"},
+            "overdue": {"type": "boolean"},
+            "automation": {
+                "type": ["object", "null"],
+                "description": "The state's automated step: `step`, `status` (queued or "
+                "failed), `reason` of the last failure, timestamps.",
+            },
         },
         "required": ["state", "permittedTriggers", "assignment", "processData", "createdAt",
                      "updatedAt"],

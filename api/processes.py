@@ -11,7 +11,7 @@ from api import openapi
 from api.deps import context, dispatcher, repository
 from api.representation import etag, process_json
 from api.schemas import ListQuery, NewProcess, ProcessChange, TriggerData, is_uuid
-from services import processes
+from services import automation, processes
 from services.errors import FieldError, InvalidInput
 from storage import ProcessNotFound
 
@@ -107,7 +107,7 @@ def change(process_name: str, process_id: str, body: dict[str, Any]) -> Response
                 unprocessable=False,
             )
         return _fire(process_name, process_id, trigger, body.get("formData") or {},
-                     body.get("documents") or [])
+                     body.get("documents") or [], body.get("assignment"))
     if "formData" in body or "documents" in body:
         raise InvalidInput(
             "formData and documents go with a trigger; to edit the current state send processData.",
@@ -132,7 +132,24 @@ def change(process_name: str, process_id: str, body: dict[str, Any]) -> Response
 def fire(process_name: str, process_id: str, trigger: str, body: dict[str, Any]) -> Response:
     """Fire `trigger` with `formData` and `documents`."""
     return _fire(process_name, _checked_id(process_id), trigger, body["formData"],
-                 body["documents"])
+                 body["documents"], body.get("assignment"))
+
+
+@bp.post("/process/<process_name>/<process_id>/automation/retry")
+@bp.doc(
+    summary="Queue a failed automated step again",
+    description="For a process waiting in a state with an automated step, typically after "
+    "`currentState.automation.status` became `failed`.",
+    responses={202: PROCESS_RESPONSE("The process, with its step queued again."),
+               **ERRORS(400, 404, 409, 412)},
+)
+def retry_automation(process_name: str, process_id: str) -> Response:
+    """Queue the current state's automated step again."""
+    process = automation.retry(
+        repository(), process_name, _checked_id(process_id), context(), dispatcher(),
+        expected_version=_if_match(),
+    )
+    return _json(process_json(process), 202, ETag=etag(process))
 
 
 def _start(process_name: str, body: dict[str, Any]) -> Response:
@@ -155,10 +172,10 @@ def _start(process_name: str, body: dict[str, Any]) -> Response:
 
 
 def _fire(process_name: str, process_id: str, trigger: str, form_data: dict[str, Any],
-          documents: list[str]) -> Response:
+          documents: list[str], assignment: dict[str, Any] | None = None) -> Response:
     process = processes.fire(
         repository(), process_name, process_id, trigger, form_data, documents, context(),
-        dispatcher(), expected_version=_if_match(),
+        dispatcher(), assignment=assignment, expected_version=_if_match(),
     )
     return _json(process_json(process), 200, ETag=etag(process))
 
@@ -174,17 +191,21 @@ def _checked_id(process_id: str) -> str:
     return process_id
 
 
-def _if_match() -> int | None:
-    """The version named by If-Match; None when absent or `*`.
+def _if_match() -> frozenset[int] | None:
+    """The versions named by If-Match; None when absent or `*`.
 
-    A tag that is not a version this API issued can never match, so it is sent on as -1,
-    which fails the precondition (412) as RFC 9110 requires.
+    Tags that are not versions this API issued can never match; a header naming only such
+    tags gives an empty set, which fails the precondition (412) as RFC 9110 requires.
     """
     header = request.headers.get("If-Match")
     if header is None or header.strip() == "*":
         return None
-    tag = header.strip().removeprefix("W/").strip('"')
-    return int(tag) if tag.isdigit() else -1
+    versions = set()
+    for tag in header.split(","):
+        tag = tag.strip().removeprefix("W/").strip('"')
+        if tag.isdigit() and len(tag) < 19:
+            versions.add(int(tag))
+    return frozenset(versions)
 
 
 def _json(body: Any, status: int, **headers: str) -> Response:

@@ -45,7 +45,15 @@ def state_json(entry: StateEntry, target_id: str) -> dict[str, Any]:
         "createdAt": iso(entry.created_at),
         "updatedAt": iso(entry.updated_at),
         "dueAt": iso(entry.due_at) if entry.due_at else None,
+        "overdue": entry.overdue,
+        "automation": _automation_json(entry.automation),
     }
+
+
+def _automation_json(automation: dict[str, Any] | None) -> dict[str, Any] | None:
+    if automation is None:
+        return None
+    return {k: iso(v) if isinstance(v, datetime) else v for k, v in automation.items()}
 
 
 def iso(moment: datetime) -> str:

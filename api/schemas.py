@@ -105,6 +105,7 @@ class TriggerData(CaseInsensitive):
 
     formData = Dict(keys=String(), load_default=dict)
     documents = DOCUMENTS
+    assignment = Nested(Assignment)
 
 
 class ListQuery(Schema):

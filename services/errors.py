@@ -45,7 +45,9 @@ class ProcessEnded(ServiceError):
 class PreconditionFailed(ServiceError):
     """The version the client last saw is not the stored one."""
 
-    def __init__(self, expected: int, actual: int) -> None:
+    def __init__(self, expected: object, actual: int) -> None:
+        if isinstance(expected, frozenset):
+            expected = ", ".join(str(v) for v in sorted(expected))
         super().__init__(
             f"The version supplied ({expected}) does not match the current version ({actual})."
         )

@@ -7,6 +7,7 @@ failing field.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from datetime import datetime
@@ -120,6 +121,12 @@ def _walk(value: Any, path: str, depth: int, errors: list[FieldError]) -> None:
                 )
                 continue
             _walk(item, f"{path}.{key}", depth + 1, errors)
+    elif isinstance(value, bool):
+        return
+    elif isinstance(value, int) and not -(2**63) <= value < 2**63:
+        errors.append(FieldError(path, "Numbers must fit in 64 bits."))
+    elif isinstance(value, float) and not math.isfinite(value):
+        errors.append(FieldError(path, "NaN and Infinity are not JSON numbers."))
     elif isinstance(value, list):
         if len(value) > MAX_ITEMS:
             errors.append(FieldError(path, f"More than {MAX_ITEMS} items."))

@@ -10,6 +10,8 @@ import base64
 import binascii
 import json
 import logging
+import random
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -38,7 +40,7 @@ from storage.errors import ProcessNotFound, StaleProcess
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 8
+MAX_ATTEMPTS = 12
 """How often a change without If-Match is re-applied when a concurrent change wins."""
 
 
@@ -53,6 +55,18 @@ class Repository(Protocol):
 
 
 Dispatch = Callable[[str, list[FollowUp]], None]
+
+ExpectedVersion = int | frozenset[int] | None
+"""The version(s) a client's If-Match names; None when it sent none."""
+
+
+def version_matches(expected: ExpectedVersion, actual: int) -> bool:
+    """Whether the stored version satisfies the client's If-Match."""
+    if expected is None:
+        return True
+    if isinstance(expected, int):
+        return expected == actual
+    return actual in expected
 """Hands follow-ups on (to the task queue); raises if they could not be handed on."""
 
 
@@ -156,7 +170,7 @@ def start(repo: Repository, request: NewProcess, ctx: Context, dispatch: Dispatc
             now=moment,
         )
     )
-    _queue_automated_step(definition, process, version_after_save=0)
+    queue_automated_step(definition, process, version_after_save=0, ctx=ctx)
     repo.add(process)
     hand_on(repo, process, dispatch)
     return process
@@ -182,14 +196,20 @@ def fire(
     ctx: Context,
     dispatch: Dispatch,
     *,
-    expected_version: int | None = None,
+    assignment: dict[str, Any] | None = None,
+    expected_version: ExpectedVersion = None,
 ) -> Process:
-    """Send a client trigger to a process and store the state it leads to."""
+    """Send a client trigger to a process and store the state it leads to.
+
+    An `assignment` sent with the trigger becomes the new state's; otherwise it carries over.
+    """
     definition = definition_named(process_name)
     trigger = definition.client_triggers.get(trigger_name)
     if trigger is None:
         raise UnknownTrigger(trigger_name, process_name, sorted(definition.client_triggers))
     check_storable(form_data, "formData")
+    if assignment is not None:
+        check_storable(assignment, "assignment")
 
     def change(process: Process) -> None:
         permitted = definition.permitted_triggers(process.state)
@@ -203,7 +223,7 @@ def fire(
                 [FieldError("relatedEntities", message) for message in unmet],
                 unprocessable=True,
             )
-        transition(definition, process, trigger, form_data, documents, ctx)
+        transition(definition, process, trigger, form_data, documents, ctx, assignment)
 
     return _change(repo, process_name, process_id, change, ctx, dispatch, expected_version)
 
@@ -218,7 +238,7 @@ def update(
     form_data: dict[str, Any] | None = None,
     documents: list[str] | None = None,
     assignment: dict[str, Any] | None = None,
-    expected_version: int | None = None,
+    expected_version: ExpectedVersion = None,
 ) -> Process:
     """Edit the current state's form data, documents or assignment without a transition.
 
@@ -307,12 +327,15 @@ def _change(
     change: Callable[[Process], None],
     ctx: Context,
     dispatch: Dispatch,
-    expected_version: int | None,
+    expected_version: ExpectedVersion,
 ) -> Process:
     """Apply `change` to the stored process and save it atomically, re-reading on conflict."""
-    for _attempt in range(MAX_ATTEMPTS):
+    for attempt in range(MAX_ATTEMPTS):
+        if attempt:
+            # Spread out writers that keep colliding on the same process.
+            time.sleep(random.uniform(0, min(0.05, 0.002 * 2**attempt)))
         process = get(repo, process_name, process_id)
-        if expected_version is not None and expected_version != process.version:
+        if not version_matches(expected_version, process.version):
             raise PreconditionFailed(expected_version, process.version)
         change(process)
         if not process.follow_ups and process.stored_history_length == len(
@@ -323,7 +346,8 @@ def _change(
             repo.save(process)
         except StaleProcess:
             if expected_version is not None:
-                raise PreconditionFailed(expected_version, expected_version + 1) from None
+                stored = repo.get(process_id).version
+                raise PreconditionFailed(expected_version, stored) from None
             continue
         hand_on(repo, process, dispatch)
         return process
@@ -337,6 +361,7 @@ def transition(
     form_data: dict[str, Any],
     documents: list[str],
     ctx: Context,
+    assignment: dict[str, Any] | None = None,
 ) -> None:
     """Move `process` along `trigger`, recording the new state, its event and its step."""
     source = process.state
@@ -348,7 +373,7 @@ def transition(
     entry = StateEntry(
         state=target,
         permitted_triggers=definition.permitted_triggers(target),
-        assignment=dict(process.current_state.assignment),
+        assignment=dict(assignment if assignment is not None else process.current_state.assignment),
         form_data=form_data,
         documents=list(documents),
         trigger=trigger.name,
@@ -369,7 +394,7 @@ def transition(
             now=moment,
         )
     )
-    _queue_automated_step(definition, process, version_after_save=process.version + 1)
+    queue_automated_step(definition, process, version_after_save=process.version + 1, ctx=ctx)
 
 
 def _not_allowed(definition: ProcessDefinition, trigger: str, state: str) -> TriggerNotAllowed:
@@ -382,12 +407,15 @@ def _not_allowed(definition: ProcessDefinition, trigger: str, state: str) -> Tri
     return TriggerNotAllowed(trigger, state, definition.permitted_triggers(state), why)
 
 
-def _queue_automated_step(
-    definition: ProcessDefinition, process: Process, version_after_save: int
+def queue_automated_step(
+    definition: ProcessDefinition, process: Process, version_after_save: int, ctx: Context
 ) -> None:
+    """Queue the current state's automated step, if it has one, and show it as queued."""
     step = definition.automated_step_by_state.get(process.state)
     if step is None:
         return
+    moment = ctx.clock()
+    process.current_state.automation = {"step": step.step, "status": "queued", "queuedAt": moment}
     # The task names the state and version it was queued for: a worker that finds the
     # process elsewhere knows the step is stale and does nothing.
     process.add_follow_up(
@@ -399,8 +427,9 @@ def _queue_automated_step(
                 "processName": process.process_name,
                 "state": process.state,
                 "version": version_after_save,
+                "correlationId": ctx.correlation_id,
             },
-            created_at=process.updated_at,
+            created_at=moment,
         )
     )
 

@@ -32,6 +32,7 @@ INDEXES = [
         name="by_patch_and_state",
     ),
     IndexModel([("outbox.createdAt", ASCENDING)], name="by_pending_follow_up"),
+    IndexModel([("currentState.dueAt", ASCENDING)], name="by_due_date"),
 ]
 
 
@@ -94,17 +95,25 @@ class ProcessRepository:
         """Processes about `target_id`, newest first, starting after the (createdAt, id) given."""
         query: dict[str, Any] = {"targetId": target_id}
         if after is not None:
-            created_at, process_id = after
-            query["$or"] = [
-                {"createdAt": {"$lt": created_at}},
-                {"createdAt": created_at, "_id": {"$lt": process_id}},
-            ]
+            # A range on the index's second key (not an $or of two ranges) keeps the query on
+            # the index everywhere; the few rows sharing the boundary time are skipped below.
+            query["createdAt"] = {"$lte": after[0]}
         cursor = (
             self._processes.find(query, {"outbox": 0})
             .sort([("createdAt", DESCENDING), ("_id", DESCENDING)])
-            .limit(limit)
+            .batch_size(limit + 8)
         )
-        return [from_document(document) for document in cursor]
+        found: list[Process] = []
+        with cursor:
+            for document in cursor:
+                if after is not None and document["createdAt"] == after[0] and (
+                    document["_id"] >= after[1]
+                ):
+                    continue
+                found.append(from_document(document))
+                if len(found) == limit:
+                    break
+        return found
 
     def remove_follow_ups(self, process_id: str, follow_up_ids: Iterable[str]) -> None:
         """Drop follow-ups from the outbox once they have been handed on."""
@@ -113,6 +122,36 @@ class ProcessRepository:
             self._processes.update_one(
                 {"_id": process_id}, {"$pull": {"outbox": {"id": {"$in": ids}}}}
             )
+
+    def claim_stale_follow_ups(
+        self, created_before: datetime, now: datetime, limit: int = 500
+    ) -> Iterator[tuple[str, FollowUp]]:
+        """Follow-ups left in an outbox since before `created_before`, each claimed for this
+        caller by moving its time to `now`, so that a concurrent sweep skips it."""
+        cursor = self._processes.find(
+            {"outbox.createdAt": {"$lt": created_before}}, {"outbox": 1}
+        ).limit(limit)
+        for document in cursor:
+            for item in document.get("outbox", []):
+                if item["createdAt"] >= created_before:
+                    continue
+                claimed = self._processes.update_one(
+                    {
+                        "_id": document["_id"],
+                        "outbox": {"$elemMatch": {"id": item["id"], "createdAt": item["createdAt"]}},
+                    },
+                    {"$set": {"outbox.$.createdAt": now}},
+                )
+                if claimed.modified_count:
+                    yield document["_id"], _follow_up_from(item)
+
+    def overdue_ids(self, now: datetime, limit: int = 500) -> list[str]:
+        """Processes whose current state was due before `now` and is not yet marked overdue."""
+        cursor = self._processes.find(
+            {"currentState.dueAt": {"$lte": now}, "currentState.overdue": {"$ne": True}},
+            {"_id": 1},
+        ).limit(limit)
+        return [document["_id"] for document in cursor]
 
     def pending_follow_ups(self, created_before: datetime) -> Iterator[tuple[str, FollowUp]]:
         """Follow-ups still in an outbox that were written before `created_before`."""
@@ -172,6 +211,8 @@ def _state_document(entry: StateEntry) -> dict[str, Any]:
         "createdAt": entry.created_at,
         "updatedAt": entry.updated_at,
         "dueAt": entry.due_at,
+        "automation": entry.automation,
+        "overdue": entry.overdue,
     }
 
 
@@ -188,6 +229,8 @@ def _state_from(document: dict[str, Any]) -> StateEntry:
         created_at=document["createdAt"],
         updated_at=document["updatedAt"],
         due_at=document.get("dueAt"),
+        automation=document.get("automation"),
+        overdue=document.get("overdue", False),
     )
 
 

@@ -7,6 +7,7 @@ from workers.app import celery_app
 
 RUN_STEP = "processes.run_step"
 PUBLISH_EVENT = "processes.publish_event"
+DELIVER_WEBHOOK = "processes.deliver_webhook"
 
 
 def dispatch(process_id: str, follow_ups: list[FollowUp]) -> None:

@@ -88,10 +88,8 @@ def take(client, app, definition: ProcessDefinition, process: dict[str, Any], ed
         return body_of(response)
     repo = app.extensions["repository"]()
     stored = repo.get(process["id"])
-    complete_step(
-        repo, stored.id, stored.state, stored.version, STEP_RESULTS.get(trigger, StepResult(trigger)), Context(),
-        lambda *_: None,
-    )
+    outcome = STEP_RESULTS.get(trigger, StepResult(trigger))
+    complete_step(repo, stored, stored.state, outcome, Context(), lambda *_: None)
     return body_of(client.get(f"{BASE}/{process['processName']}/{process['id']}"))
 
 

@@ -1,0 +1,64 @@
+"""Periodic work: re-dispatch follow-ups a crash left in an outbox, and flag overdue cases."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from services import events
+from services.processes import Context, Dispatch, hand_on, now
+from storage import ProcessRepository
+from storage.errors import ProcessNotFound, StaleProcess
+
+log = logging.getLogger(__name__)
+
+
+def sweep_outbox(repo: ProcessRepository, grace: timedelta, dispatch: Dispatch) -> int:
+    """Dispatch follow-ups still in an outbox `grace` after they were written; count them."""
+    moment = now()
+    sent = 0
+    for process_id, follow_up in repo.claim_stale_follow_ups(moment - grace, moment):
+        try:
+            dispatch(process_id, [follow_up])
+        except Exception:  # noqa: BLE001 - still in the outbox; the next sweep tries again
+            log.warning("re-dispatch of %s failed", follow_up.id, exc_info=True)
+            continue
+        repo.remove_follow_ups(process_id, [follow_up.id])
+        sent += 1
+    if sent:
+        log.info("re-dispatched %d follow-ups left in outboxes", sent)
+    return sent
+
+
+def mark_overdue(repo: ProcessRepository, dispatch: Dispatch, at: datetime | None = None) -> int:
+    """Flag processes whose current state is past its time limit and publish ProcessOverdue."""
+    moment = at or now()
+    ctx = Context()
+    marked = 0
+    for process_id in repo.overdue_ids(moment):
+        try:
+            process = repo.get(process_id)
+        except ProcessNotFound:
+            continue
+        entry = process.current_state
+        if entry.overdue or entry.due_at is None or entry.due_at > moment:
+            continue
+        entry.overdue = True
+        process.add_follow_up(
+            events.event(
+                "ProcessOverdue",
+                process.id,
+                old_data=None,
+                new_data={"state": entry.state, "dueAt": entry.due_at.isoformat()},
+                actor=None,
+                correlation_id=ctx.correlation_id,
+                now=moment,
+            )
+        )
+        try:
+            repo.save(process)
+        except StaleProcess:
+            continue  # it changed meanwhile; the next run looks again
+        hand_on(repo, process, dispatch)
+        marked += 1
+    return marked

@@ -1,0 +1,109 @@
+"""Test doubles we own, for unit tests of the use-case layer (never for storage or the API)."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from machines.model import FollowUp, Process
+from storage.errors import ProcessNotFound, StaleProcess
+
+
+@dataclass
+class _Stored:
+    process: Process
+    outbox: list[FollowUp] = field(default_factory=list)
+
+
+class FakeProcessRepository:
+    """An in-memory repository with the real one's contract: version-checked saves, an outbox.
+
+    `interfere` is a queue of changes "another writer" makes just before a save, so that save
+    finds the stored version moved on and raises `StaleProcess`, as the real store would.
+    """
+
+    def __init__(self) -> None:
+        self._stored: dict[str, _Stored] = {}
+        self.saves = 0
+        self.stale = 0
+        self.interfere: list[Callable[[Process], None]] = []
+
+    def add(self, process: Process) -> None:
+        if process.id in self._stored:
+            raise ValueError(f"duplicate id {process.id}")
+        stored = copy.deepcopy(process)
+        stored.follow_ups = []
+        self._stored[process.id] = _Stored(stored, copy.deepcopy(process.follow_ups))
+        process.stored_history_length = len(process.previous_states)
+
+    def get(self, process_id: str) -> Process:
+        stored = self._stored.get(process_id)
+        if stored is None:
+            raise ProcessNotFound(process_id)
+        process = copy.deepcopy(stored.process)
+        process.stored_history_length = len(process.previous_states)
+        return process
+
+    def save(self, process: Process) -> None:
+        stored = self._stored.get(process.id)
+        if stored is None:
+            raise ProcessNotFound(process.id)
+        if self.interfere:
+            self.interfere.pop(0)(stored.process)
+            stored.process.version += 1
+        if stored.process.version != process.version:
+            self.stale += 1
+            raise StaleProcess(process.id, process.version)
+        self.saves += 1
+        kept = copy.deepcopy(process)
+        kept.follow_ups = []
+        kept.version = process.version + 1
+        stored.process = kept
+        stored.outbox.extend(copy.deepcopy(process.follow_ups))
+        process.version += 1
+        process.stored_history_length = len(process.previous_states)
+
+    def list_by_target(
+        self, target_id: str, limit: int, after: tuple[datetime, str] | None = None
+    ) -> list[Process]:
+        rows = sorted(
+            (s.process for s in self._stored.values() if s.process.target_id == target_id),
+            key=lambda p: (p.created_at, p.id),
+            reverse=True,
+        )
+        if after is not None:
+            rows = [p for p in rows if (p.created_at, p.id) < after]
+        return [self.get(p.id) for p in rows[:limit]]
+
+    def remove_follow_ups(self, process_id: str, follow_up_ids: Iterable[str]) -> None:
+        stored = self._stored.get(process_id)
+        if stored is None:
+            return
+        ids = set(follow_up_ids)
+        stored.outbox = [f for f in stored.outbox if f.id not in ids]
+
+    def outbox(self, process_id: str) -> list[FollowUp]:
+        """What the store still holds to hand on for `process_id`."""
+        return list(self._stored[process_id].outbox)
+
+
+class RecordingDispatch:
+    """A dispatcher that records what it is given, or fails when told to."""
+
+    def __init__(self, *, fail: bool = False) -> None:
+        self.fail = fail
+        self.calls: list[tuple[str, list[FollowUp]]] = []
+
+    def __call__(self, process_id: str, follow_ups: list[FollowUp]) -> None:
+        if self.fail:
+            raise ConnectionError("the queue is not answering")
+        self.calls.append((process_id, list(follow_ups)))
+
+    @property
+    def follow_ups(self) -> list[FollowUp]:
+        return [f for _, items in self.calls for f in items]
+
+    def names(self) -> list[str]:
+        return [f.name for f in self.follow_ups]

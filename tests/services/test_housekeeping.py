@@ -1,0 +1,71 @@
+"""Periodic jobs on the real store: follow-ups a crash left behind, and overdue cases."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from machines.model import FollowUp
+from services import housekeeping
+from services.processes import now
+from tests.support import fire, start
+
+
+def failing_dispatch(*_: object) -> None:
+    raise ConnectionError("broker down")
+
+
+def test_follow_ups_left_by_a_failed_dispatch_are_sent_by_the_sweep(app, db):
+    """When the broker was down, the outbox keeps the follow-ups until the sweep sends them."""
+    app.extensions["dispatch"] = failing_dispatch
+    client = app.test_client()
+    process = start(client, "soletojoint")
+    assert fire(client, process, "CancelProcess", {"comment": "Withdrawn"}).status_code == 200
+    repo = app.extensions["repository"]()
+    left = list(repo.pending_follow_ups(now() + timedelta(seconds=1)))
+    assert [f.name for _, f in left] == [
+        "ProcessStartedEvent", "ProcessStartedAgainstTenureEvent", "ProcessClosedEvent"]
+
+    sent: list[tuple[str, FollowUp]] = []
+    count = housekeeping.sweep_outbox(
+        repo, timedelta(seconds=-1), lambda pid, fs: sent.extend((pid, f) for f in fs)
+    )
+
+    assert count == 3
+    assert [f.id for _, f in sent] == [f.id for _, f in left]
+    assert list(repo.pending_follow_ups(now() + timedelta(seconds=1))) == []
+
+
+def test_sweep_leaves_fresh_follow_ups_and_keeps_what_it_could_not_send(app):
+    """Recent follow-ups are not swept (their request may still send them); failed sends stay."""
+    app.extensions["dispatch"] = failing_dispatch
+    process = start(app.test_client(), "changeofname")
+    repo = app.extensions["repository"]()
+
+    assert housekeeping.sweep_outbox(repo, timedelta(minutes=5), lambda *_: None) == 0
+    assert housekeeping.sweep_outbox(repo, timedelta(seconds=-1), failing_dispatch) == 0
+    assert len(list(repo.pending_follow_ups(now() + timedelta(seconds=1)))) == 2
+    assert process["id"]
+
+
+def test_overdue_cases_are_flagged_once_with_an_event(client, app, dispatched):
+    """A state past its time limit is flagged overdue and ProcessOverdue is published once."""
+    process = start(client, "changeofname")
+    for trigger, form in [
+        ("EnterNewName", {"title": "Mr", "firstName": "Al", "surname": "Li"}),
+        ("RequestDocumentsDes", {}),
+        ("ReviewDocuments", {"seenPhotographicId": True, "seenSecondId": True,
+                             "atLeastOneDocument": True}),
+        ("SubmitApplication", {}),
+    ]:
+        assert fire(client, process, trigger, form).status_code == 200
+    repo = app.extensions["repository"]()
+    due = repo.get(process["id"]).current_state.due_at
+    assert due is not None and timedelta(days=4) < due - now() <= timedelta(days=5)
+
+    record = app.extensions["dispatch"]
+    assert housekeeping.mark_overdue(repo, record, at=due - timedelta(seconds=1)) == 0
+    assert housekeeping.mark_overdue(repo, record, at=due + timedelta(seconds=1)) == 1
+    assert housekeeping.mark_overdue(repo, record, at=due + timedelta(days=1)) == 0
+
+    assert repo.get(process["id"]).current_state.overdue is True
+    assert dispatched.names().count("ProcessOverdue") == 1
