@@ -84,6 +84,12 @@ def components() -> dict[str, Any]:
             "createdAt": {"type": "string", "format": "date-time"},
             "updatedAt": {"type": "string", "format": "date-time"},
             "createdBy": {"type": ["object", "null"]},
+            "activity": {
+                "type": "array",
+                "description": "Changes without a transition (edits, reassignments, documents, "
+                "automation failures), oldest first.",
+                "items": {"type": "object"},
+            },
         },
         "required": ["id", "processName", "targetId", "targetType", "currentState",
                      "processStates", "version"],

@@ -27,6 +27,16 @@ def process_body(process: Process) -> dict[str, Any]:
         "createdAt": iso(process.created_at),
         "updatedAt": iso(process.updated_at),
         "createdBy": process.created_by,
+        "activity": [
+            {
+                "kind": a.kind,
+                "state": a.state,
+                "actedBy": a.acted_by,
+                "at": iso(a.at),
+                "details": _with_iso_times(a.details),
+            }
+            for a in process.activity
+        ],
     }
 
 
@@ -46,11 +56,11 @@ def state_json(entry: StateEntry, target_id: str) -> dict[str, Any]:
         "updatedAt": iso(entry.updated_at),
         "dueAt": iso(entry.due_at) if entry.due_at else None,
         "overdue": entry.overdue,
-        "automation": _automation_json(entry.automation),
+        "automation": _with_iso_times(entry.automation),
     }
 
 
-def _automation_json(automation: dict[str, Any] | None) -> dict[str, Any] | None:
+def _with_iso_times(automation: dict[str, Any] | None) -> dict[str, Any] | None:
     if automation is None:
         return None
     return {k: iso(v) if isinstance(v, datetime) else v for k, v in automation.items()}

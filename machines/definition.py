@@ -114,9 +114,9 @@ def decide(
     return Trigger(name, _tuple(sources), branches, form, example, (), description)
 
 
-def outcome(name: str, source: str, target: str, description: str = "") -> Trigger:
-    """An internal trigger fired by an automated step; never accepted from clients."""
-    return Trigger(name, (source,), (Branch(target),), None, None, (), description)
+def outcome(name: str, sources: str | Iterable[str], target: str, description: str = "") -> Trigger:
+    """An internal trigger, fired by an automated step or a deadline; never sent by clients."""
+    return Trigger(name, _tuple(sources), (Branch(target),), None, None, (), description)
 
 
 @dataclass(frozen=True)
@@ -134,6 +134,8 @@ class ProcessDefinition:
     start_example: Mapping[str, Any] = field(default_factory=dict)
     automated_steps: tuple[AutomatedStep, ...] = ()
     time_limits_days: Mapping[str, int] = field(default_factory=dict)
+    on_overdue: Mapping[str, str] = field(default_factory=dict)
+    """Internal trigger to fire when a state outlives its time limit, by state."""
     state_events: Mapping[str, str] = field(default_factory=dict)
     description: str = ""
 

@@ -46,6 +46,18 @@ class FollowUp:
 
 
 @dataclass
+class Activity:
+    """Something that happened to a process without a change of state (an edit, a document,
+    a reassignment, an automation failure), kept for the audit trail."""
+
+    kind: str
+    state: str
+    acted_by: Actor | None
+    at: datetime
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
 class Process:
     """One running (or finished) case of a process type."""
 
@@ -65,6 +77,8 @@ class Process:
     """Follow-ups added since the process was loaded; stored with the change that made them."""
     stored_history_length: int = 0
     """How many previous states the store holds, so a save appends only the new ones."""
+    activity: list[Activity] = field(default_factory=list)
+    stored_activity_length: int = 0
 
     @property
     def state(self) -> str:
@@ -80,6 +94,18 @@ class Process:
         self.previous_states.append(self.current_state)
         self.current_state = entry
         self.updated_at = entry.created_at
+
+    def record(self, kind: str, actor: Actor | None, at: datetime, **details: Any) -> None:
+        """Add an entry to the audit trail."""
+        self.activity.append(Activity(kind, self.state, actor, at, details))
+
+    @property
+    def has_unsaved_changes(self) -> bool:
+        return bool(
+            self.follow_ups
+            or len(self.previous_states) != self.stored_history_length
+            or len(self.activity) != self.stored_activity_length
+        )
 
     def add_follow_up(self, follow_up: FollowUp) -> None:
         self.follow_ups.append(follow_up)

@@ -67,10 +67,9 @@ CANCELLABLE = (
     "HOApprovalPassed",
     *stages.TENURE_APPOINTMENT_STATES,
 )
+FAILED_CHECKS = ("AutomatedChecksFailed", "ManualChecksFailed", "BreachChecksFailed")
 CLOSABLE = (
-    "AutomatedChecksFailed",
-    "ManualChecksFailed",
-    "BreachChecksFailed",
+    *FAILED_CHECKS,
     *stages.DOCUMENT_STATES,
     "HOApprovalFailed",
     "TenureAppointmentRescheduled",
@@ -148,6 +147,7 @@ definition = ProcessDefinition(
         ),
         stages.close(CLOSABLE),
         stages.cancel(CANCELLABLE),
+        outcome("CloseInactiveProcess", FAILED_CHECKS, stages.CLOSED),
     ),
     final_states=(stages.CLOSED, stages.CANCELLED, stages.COMPLETED),
     automated_steps=(
@@ -169,7 +169,10 @@ definition = ProcessDefinition(
         "ApplicationSubmitted": 5,
         **{state: 2 for state in stages.INVESTIGATION_OUTCOMES},
         "HOApprovalPassed": 2,
+        # A failed case nobody closes is closed for the officer after a month.
+        **{state: 30 for state in FAILED_CHECKS},
     },
+    on_overdue={state: "CloseInactiveProcess" for state in FAILED_CHECKS},
     state_events={
         stages.CLOSED: "ProcessClosedEvent",
         stages.CANCELLED: "ProcessClosedEvent",

@@ -128,6 +128,7 @@ def record_failure(
     process.current_state.automation = automation
     process.current_state.updated_at = moment
     process.updated_at = moment
+    process.record("AutomationFailed", None, moment, step=automation.get("step"), reason=reason)
     process.add_follow_up(
         events.event(
             "AutomationFailed",
@@ -173,6 +174,7 @@ def retry(
     automation = process.current_state.automation or {}
     automation["attempts"] = int(previous.get("attempts", 0))
     automation["retriedBy"] = ctx.actor
+    process.record("AutomationRetried", ctx.actor, ctx.clock(), step=step.step)
     repo.save(process)  # StaleProcess propagates: the caller answers 409/412
     hand_on(repo, process, dispatch)
     return process

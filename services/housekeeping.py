@@ -6,7 +6,7 @@ import logging
 from datetime import datetime, timedelta
 
 from services import events
-from services.processes import Context, Dispatch, hand_on, now
+from services.processes import Context, Dispatch, definition_named, hand_on, now, transition
 from storage import ProcessRepository
 from storage.errors import ProcessNotFound, StaleProcess
 
@@ -55,6 +55,15 @@ def mark_overdue(repo: ProcessRepository, dispatch: Dispatch, at: datetime | Non
                 now=moment,
             )
         )
+        definition = definition_named(process.process_name)
+        timeout_trigger = definition.on_overdue.get(entry.state)
+        if timeout_trigger is not None:
+            days = definition.time_limits_days.get(entry.state)
+            reason = f"Closed automatically: no action in {entry.state} for {days} days."
+            transition(
+                definition, process, definition.trigger_by_name[timeout_trigger],
+                {"reason": reason}, [], ctx,
+            )
         try:
             repo.save(process)
         except StaleProcess:

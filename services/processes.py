@@ -275,6 +275,10 @@ def update(
         moment = ctx.clock()
         current.updated_at = moment
         process.updated_at = moment
+        process.record("StateDataUpdated", ctx.actor, moment, changed=sorted(new), old=old, new=new)
+        if "assignment" in new:
+            process.record("Assigned", ctx.actor, moment, old=old["assignment"],
+                           new=new["assignment"])
         process.add_follow_up(
             events.event(
                 "ProcessUpdatedEvent",
@@ -338,9 +342,7 @@ def _change(
         if not version_matches(expected_version, process.version):
             raise PreconditionFailed(expected_version, process.version)
         change(process)
-        if not process.follow_ups and process.stored_history_length == len(
-            process.previous_states
-        ):
+        if not process.has_unsaved_changes:
             return process  # nothing changed: no write, no event
         try:
             repo.save(process)

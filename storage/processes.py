@@ -15,7 +15,7 @@ from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.collection import Collection
 from pymongo.database import Database
 
-from machines.model import FollowUp, Process, StateEntry
+from machines.model import Activity, FollowUp, Process, StateEntry
 from storage.errors import ProcessNotFound, StaleProcess
 
 INDEXES = [
@@ -52,6 +52,7 @@ class ProcessRepository:
         document["outbox"] = [_follow_up_document(f) for f in process.follow_ups]
         self._processes.insert_one(document)
         process.stored_history_length = len(process.previous_states)
+        process.stored_activity_length = len(process.activity)
 
     def get(self, process_id: str) -> Process:
         document = self._processes.find_one({"_id": process_id}, {"outbox": 0})
@@ -77,6 +78,9 @@ class ProcessRepository:
         pushes: dict[str, Any] = {}
         if new_history:
             pushes["previousStates"] = {"$each": [_state_document(s) for s in new_history]}
+        new_activity = process.activity[process.stored_activity_length :]
+        if new_activity:
+            pushes["activity"] = {"$each": [_activity_document(a) for a in new_activity]}
         if process.follow_ups:
             pushes["outbox"] = {"$each": [_follow_up_document(f) for f in process.follow_ups]}
         if pushes:
@@ -88,6 +92,7 @@ class ProcessRepository:
             raise StaleProcess(process.id, process.version)
         process.version += 1
         process.stored_history_length = len(process.previous_states)
+        process.stored_activity_length = len(process.activity)
 
     def list_by_target(
         self, target_id: str, limit: int, after: tuple[datetime, str] | None = None
@@ -178,11 +183,13 @@ def to_document(process: Process) -> dict[str, Any]:
         "createdBy": process.created_by,
         "currentState": _state_document(process.current_state),
         "previousStates": [_state_document(s) for s in process.previous_states],
+        "activity": [_activity_document(a) for a in process.activity],
     }
 
 
 def from_document(document: dict[str, Any]) -> Process:
     previous = [_state_from(s) for s in document.get("previousStates", [])]
+    activity = [_activity_from(a) for a in document.get("activity", [])]
     return Process(
         id=document["_id"],
         process_name=document["processName"],
@@ -197,6 +204,8 @@ def from_document(document: dict[str, Any]) -> Process:
         created_by=document.get("createdBy"),
         version=document["version"],
         stored_history_length=len(previous),
+        activity=activity,
+        stored_activity_length=len(activity),
     )
 
 
@@ -231,6 +240,26 @@ def _state_from(document: dict[str, Any]) -> StateEntry:
         due_at=document.get("dueAt"),
         automation=document.get("automation"),
         overdue=document.get("overdue", False),
+    )
+
+
+def _activity_document(activity: Activity) -> dict[str, Any]:
+    return {
+        "kind": activity.kind,
+        "state": activity.state,
+        "actedBy": activity.acted_by,
+        "at": activity.at,
+        "details": activity.details,
+    }
+
+
+def _activity_from(document: dict[str, Any]) -> Activity:
+    return Activity(
+        kind=document["kind"],
+        state=document["state"],
+        acted_by=document.get("actedBy"),
+        at=document["at"],
+        details=document.get("details") or {},
     )
 
 

@@ -14,6 +14,7 @@ from api import create_app
 from machines.model import FollowUp
 from settings import Settings, from_env
 from storage.mongo import database
+from tests.fake_services import FakeServices
 
 
 @pytest.fixture(scope="session")
@@ -60,3 +61,10 @@ def app(db: Database, dispatched: Dispatched):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def client(app) -> FlaskClient:  # type: ignore[no-untyped-def]
     return app.test_client()
+
+
+@pytest.fixture
+def fake_services() -> Iterator[FakeServices]:
+    """A fake Tenure and Person API over real HTTP on a free local port."""
+    with FakeServices() as services:
+        yield services

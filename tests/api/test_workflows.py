@@ -1,18 +1,21 @@
 """Every transition of every process definition, driven over HTTP.
 
 Client triggers go through the API; an automated step's outcome is recorded the way a worker
-records it (`complete_step`), since the worker itself is not part of these tests.
+records it (`complete_step`), and a deadline trigger fires when beat's overdue check runs after
+the state's time limit, since neither the worker nor beat is part of these tests.
 """
 
 from __future__ import annotations
 
 from collections import deque
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
 import machines
 from machines.definition import ProcessDefinition
+from services import housekeeping
 from services.automation import StepResult, complete_step
 from services.processes import Context
 from tests.support import BASE, body_of, fire, start
@@ -88,8 +91,14 @@ def take(client, app, definition: ProcessDefinition, process: dict[str, Any], ed
         return body_of(response)
     repo = app.extensions["repository"]()
     stored = repo.get(process["id"])
-    outcome = STEP_RESULTS.get(trigger, StepResult(trigger))
-    complete_step(repo, stored, stored.state, outcome, Context(), lambda *_: None)
+    if trigger in definition.on_overdue.values():
+        # A deadline trigger: let the state's time limit pass.
+        assert stored.current_state.due_at is not None
+        later = stored.current_state.due_at + timedelta(minutes=1)
+        assert housekeeping.mark_overdue(repo, lambda *_: None, at=later) == 1
+    else:
+        outcome = STEP_RESULTS.get(trigger, StepResult(trigger))
+        complete_step(repo, stored, stored.state, outcome, Context(), lambda *_: None)
     return body_of(client.get(f"{BASE}/{process['processName']}/{process['id']}"))
 
 

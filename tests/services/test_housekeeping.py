@@ -6,7 +6,9 @@ from datetime import timedelta
 
 from machines.model import FollowUp
 from services import housekeeping
-from services.processes import now
+from services.automation import complete_step
+from services.processes import Context, now
+from services.steps import StepResult
 from tests.support import fire, start
 
 
@@ -69,3 +71,25 @@ def test_overdue_cases_are_flagged_once_with_an_event(client, app, dispatched):
 
     assert repo.get(process["id"]).current_state.overdue is True
     assert dispatched.names().count("ProcessOverdue") == 1
+
+
+def test_a_failed_case_left_alone_is_closed_when_its_time_runs_out(client, app, dispatched):
+    """Where the definition says so, an overdue state fires its trigger, with the reason kept."""
+    process = start(client, "soletojoint")
+    repo = app.extensions["repository"]()
+    fire(client, process, "CheckAutomatedEligibility",
+         {"incomingTenantId": "6b2b4b8e-2a4f-4f0e-9a43-5f1d0c3e7a11"})
+    stored = repo.get(process["id"])
+    complete_step(repo, stored, stored.state, StepResult("EligibilityFailed"), Context(),
+                  lambda *_: None)
+    due = repo.get(process["id"]).current_state.due_at
+    assert due is not None
+
+    assert housekeeping.mark_overdue(repo, app.extensions["dispatch"],
+                                     at=due + timedelta(minutes=1)) == 1
+
+    closed = repo.get(process["id"])
+    assert closed.state == "ProcessClosed"
+    assert closed.previous_states[-1].overdue is True
+    assert "no action in AutomatedChecksFailed for 30 days" in closed.current_state.form_data["reason"]
+    assert {"ProcessOverdue", "ProcessClosedEvent"} <= set(dispatched.names())
