@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,12 @@ class Settings:
     retry_base_seconds: float = 2.0
     retry_max_seconds: float = 120.0
     outbox_grace_seconds: float = 30.0
+    jwt_secret: str = "development-only-secret-change-me-in-production"
+    jwt_public_key: str | None = None
+    jwks_url: str | None = None
+    jwt_audience: str | None = None
+    jwt_issuer: str | None = None
+    auth_policy_file: str = "config/authorisation.json"
 
 
 def from_env() -> Settings:
@@ -46,4 +55,10 @@ def from_env() -> Settings:
         retry_base_seconds=float(env("RETRY_BASE_SECONDS", "2")),
         retry_max_seconds=float(env("RETRY_MAX_SECONDS", "120")),
         outbox_grace_seconds=float(env("OUTBOX_GRACE_SECONDS", "30")),
+        jwt_secret=env("JWT_SECRET") or Settings.jwt_secret,
+        jwt_public_key=env("JWT_PUBLIC_KEY") or None,
+        jwks_url=env("JWKS_URL") or None,
+        jwt_audience=env("JWT_AUDIENCE") or None,
+        jwt_issuer=env("JWT_ISSUER") or None,
+        auth_policy_file=env("AUTH_POLICY_FILE", str(ROOT / "config" / "authorisation.json")),
     )

@@ -51,7 +51,9 @@ class _JsonClient:
 
     def with_correlation_id(self, correlation_id: str) -> Self:
         """A copy of this client that sends `x-correlation-id: correlation_id`."""
-        return type(self)(self._base_url, self._token, self._timeout, correlation_id=correlation_id)
+        return type(self)(
+            self._base_url, self._token, self._timeout, correlation_id=correlation_id
+        )
 
     def _headers(self) -> dict[str, str]:
         headers = {"Accept": "application/json", "Content-Type": "application/json"}

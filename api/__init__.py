@@ -12,7 +12,8 @@ from apiflask import APIFlask
 from flask import Response, g, request
 
 import settings as settings_module
-from api import cli, errors, health, openapi, problems, processes
+from api import auth, cli, errors, health, openapi, problems, processes
+from services.authorisation import Policy
 from services.processes import Dispatch
 from storage import ProcessRepository, repository
 
@@ -21,7 +22,9 @@ log = logging.getLogger(__name__)
 CORRELATION_HEADER = "x-correlation-id"
 
 
-def create_app(config: Mapping[str, Any] | None = None, *, dispatch: Dispatch | None = None) -> APIFlask:
+def create_app(
+    config: Mapping[str, Any] | None = None, *, dispatch: Dispatch | None = None
+) -> APIFlask:
     """Build the API. `config` overrides settings from the environment (tests use it)."""
     app = APIFlask(
         __name__,
@@ -36,6 +39,9 @@ def create_app(config: Mapping[str, Any] | None = None, *, dispatch: Dispatch | 
         HTTP_ERROR_SCHEMA=problems.SCHEMA,
         MAX_CONTENT_LENGTH=1024 * 1024,
         SYNC_LOCAL_SPEC=False,
+        SECURITY_SCHEMES={
+            "BearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+        },
     )
     app.json.sort_keys = False  # type: ignore[attr-defined]
     overrides = dict(config or {})
@@ -46,6 +52,10 @@ def create_app(config: Mapping[str, Any] | None = None, *, dispatch: Dispatch | 
     if "MONGO_URI" in overrides:
         settings = replace(settings, mongo_uri=overrides["MONGO_URI"])
     app.extensions["settings"] = settings
+    app.extensions["policy"] = overrides.get("AUTH_POLICY") or Policy.from_file(
+        settings.auth_policy_file
+    )
+    verifier = auth.TokenVerifier(settings)
 
     indexed: list[bool] = []
 
@@ -66,12 +76,22 @@ def create_app(config: Mapping[str, Any] | None = None, *, dispatch: Dispatch | 
     errors.register(app)
     app.register_blueprint(processes.bp)
     app.register_blueprint(health.bp)
+    from api import definitions  # process definitions: JSON, Mermaid, SVG
+
+    app.register_blueprint(definitions.bp)
+    from api import documents  # the uploads blueprint, with its own error handlers
+
+    app.register_blueprint(documents.bp)
     app.spec_processor(openapi.finish)
     cli.register(app)
 
     @app.before_request
     def correlate() -> None:
         g.correlation_id = request.headers.get(CORRELATION_HEADER) or str(uuid.uuid4())
+
+    @app.before_request
+    def authenticate() -> None:
+        auth.authenticate(verifier)
 
     @app.after_request
     def echo_correlation(response: Response) -> Response:

@@ -19,5 +19,10 @@ def dispatcher() -> Dispatch:
 
 
 def context() -> Context:
-    """The acting user and correlation id of the current request."""
-    return Context(actor=g.get("actor"), correlation_id=g.correlation_id)
+    """The caller, what they may do, and the correlation id of the current request."""
+    return Context(
+        actor=g.get("actor"),
+        correlation_id=g.correlation_id,
+        groups=g.get("groups", frozenset()),
+        policy=current_app.extensions["policy"],
+    )

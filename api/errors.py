@@ -10,7 +10,9 @@ from apiflask.exceptions import HTTPError
 from flask import Response, request
 from werkzeug.exceptions import HTTPException
 
+from api.auth import Unauthenticated
 from api.problems import problem
+from services.authorisation import Forbidden
 from services.errors import (
     Conflict,
     InvalidInput,
@@ -29,6 +31,20 @@ log = logging.getLogger(__name__)
 def register(app: APIFlask) -> None:
     """Install the handlers on `app`."""
     app.error_processor(_http_error)
+
+    @app.errorhandler(Unauthenticated)
+    def unauthenticated(error: Unauthenticated) -> Response:
+        return problem(
+            401,
+            str(error),
+            slug="unauthenticated",
+            title="Unauthenticated",
+            headers={"WWW-Authenticate": 'Bearer realm="processes"'},
+        )
+
+    @app.errorhandler(Forbidden)
+    def forbidden(error: Forbidden) -> Response:
+        return problem(403, str(error), slug="forbidden", title="Forbidden")
 
     @app.errorhandler(ProcessNotFound)
     def not_found(error: ProcessNotFound) -> Response:
@@ -56,13 +72,20 @@ def register(app: APIFlask) -> None:
 
     @app.errorhandler(StaleProcess)
     def raced(error: StaleProcess) -> Response:
-        return problem(409, "The process changed while this request was applied; read it "
-                       "again and retry.", slug="concurrent-change", title="Concurrent change")
+        return problem(
+            409,
+            "The process changed while this request was applied; read it again and retry.",
+            slug="concurrent-change",
+            title="Concurrent change",
+        )
 
     @app.errorhandler(PreconditionFailed)
     def stale(error: PreconditionFailed) -> Response:
         return problem(
-            412, str(error), slug="stale-etag", title="Precondition failed",
+            412,
+            str(error),
+            slug="stale-etag",
+            title="Precondition failed",
             headers={"ETag": f'"{error.actual}"'},
         )
 
@@ -70,23 +93,34 @@ def register(app: APIFlask) -> None:
     def invalid(error: InvalidInput) -> Response:
         errors = [{"field": e.field, "message": e.message} for e in error.errors]
         if error.unprocessable:
-            return problem(422, str(error), slug="invalid-form-data", title="Invalid form data",
-                           errors=errors)
-        return problem(400, str(error), slug="invalid-request", title="Invalid request",
-                       errors=errors)
+            return problem(
+                422, str(error), slug="invalid-form-data", title="Invalid form data", errors=errors
+            )
+        return problem(
+            400, str(error), slug="invalid-request", title="Invalid request", errors=errors
+        )
 
     @app.errorhandler(InvalidPageToken)
     def bad_token(error: InvalidPageToken) -> Response:
-        return problem(400, str(error), slug="invalid-request", title="Invalid request",
-                       errors=[{"field": "paginationToken", "message": str(error)}])
+        return problem(
+            400,
+            str(error),
+            slug="invalid-request",
+            title="Invalid request",
+            errors=[{"field": "paginationToken", "message": str(error)}],
+        )
 
     @app.errorhandler(StoreError)
     def store_error(error: Exception) -> Response:
         if isinstance(error, UNAVAILABLE_ERRORS):
             log.warning("database unavailable: %s", error)
-            return problem(503, "The process store is not answering; try again shortly.",
-                           slug="store-unavailable", title="Service unavailable",
-                           headers={"Retry-After": "5"})
+            return problem(
+                503,
+                "The process store is not answering; try again shortly.",
+                slug="store-unavailable",
+                title="Service unavailable",
+                headers={"Retry-After": "5"},
+            )
         log.exception("database error")
         return problem(500, "The request could not be completed.", slug="internal-error")
 
@@ -101,7 +135,7 @@ def register(app: APIFlask) -> None:
 def _http_error(error: HTTPError) -> Response:
     """apiflask's errors: request validation failures and HTTP errors raised by Flask."""
     errors = list(_field_errors(error.detail))
-    detail = error.message
+    detail = error.message or ""
     if errors:
         detail = "The request is not valid: " + "; ".join(
             f"{e['field']}: {e['message']}" for e in errors
@@ -114,7 +148,8 @@ def _http_error(error: HTTPError) -> Response:
         detail = "This method is not allowed on this resource."
     elif error.status_code == 404:
         detail = "There is no resource at this address."
-    return problem(error.status_code, detail, errors=errors or None, headers=dict(error.headers))
+    headers = {str(k): str(v) for k, v in dict(error.headers or {}).items()}
+    return problem(error.status_code, detail, errors=errors or None, headers=headers)
 
 
 def _werkzeug_error(error: HTTPException) -> Response:

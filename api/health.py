@@ -12,11 +12,14 @@ bp = APIBlueprint("health", __name__, url_prefix="/api/v1/healthcheck", tag="Hea
 
 
 @bp.get("/ping")
-@bp.doc(summary="Check the service and its database",
-        responses={200: "The service and MongoDB answer.", 503: "MongoDB does not answer."})
+@bp.doc(
+    summary="Check the service and its database",
+    responses={200: "The service and MongoDB answer.", 503: "MongoDB does not answer."},
+)
 def ping() -> Response:
     """200 when MongoDB answers, 503 otherwise."""
     if not is_available(current_app.extensions["settings"]):
-        return problem(503, "MongoDB is not answering.", slug="store-unavailable",
-                       title="Service unavailable")
+        return problem(
+            503, "MongoDB is not answering.", slug="store-unavailable", title="Service unavailable"
+        )
     return Response(json.dumps({"status": "healthy"}), mimetype="application/json")

@@ -15,24 +15,33 @@ def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-def process_response(description: str) -> dict[str, Any]:
+def process_response(description: str) -> Any:
     return {
         "description": description,
         "content": {"application/json": {"schema": _ref("Process")}},
-        "headers": {"ETag": {"description": "The version, for If-Match.",
-                             "schema": {"type": "string"}}},
+        "headers": {
+            "ETag": {"description": "The version, for If-Match.", "schema": {"type": "string"}}
+        },
     }
 
 
-def page_response() -> dict[str, Any]:
-    return {"description": "A page of processes.",
-            "content": {"application/json": {"schema": _ref("ProcessPage")}}}
-
-
-def problem_responses(*statuses: int) -> dict[int, dict[str, Any]]:
+def page_response() -> Any:
     return {
-        status: {"description": "Problem details.",
-                 "content": {PROBLEM: {"schema": _ref("Problem")}}}
+        "description": "A page of processes.",
+        "content": {"application/json": {"schema": _ref("ProcessPage")}},
+    }
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {PROBLEM: {"schema": _ref("Problem")}}}
+
+
+def problem_responses(*statuses: int) -> Any:
+    return {
+        status: {
+            "description": "Problem details.",
+            "content": {PROBLEM: {"schema": _ref("Problem")}},
+        }
         for status in statuses
     }
 
@@ -44,8 +53,11 @@ def components() -> dict[str, Any]:
         "properties": {
             "state": {"type": "string"},
             "permittedTriggers": {"type": "array", "items": {"type": "string"}},
-            "assignment": {"type": "object", "properties": {"patch": {"type": ["string", "null"]}},
-                           "additionalProperties": True},
+            "assignment": {
+                "type": "object",
+                "properties": {"patch": {"type": ["string", "null"]}},
+                "additionalProperties": True,
+            },
             "processData": {
                 "type": "object",
                 "properties": {
@@ -66,8 +78,14 @@ def components() -> dict[str, Any]:
                 "failed), `reason` of the last failure, timestamps.",
             },
         },
-        "required": ["state", "permittedTriggers", "assignment", "processData", "createdAt",
-                     "updatedAt"],
+        "required": [
+            "state",
+            "permittedTriggers",
+            "assignment",
+            "processData",
+            "createdAt",
+            "updatedAt",
+        ],
     }
     body = {
         "type": "object",
@@ -91,8 +109,15 @@ def components() -> dict[str, Any]:
                 "items": {"type": "object"},
             },
         },
-        "required": ["id", "processName", "targetId", "targetType", "currentState",
-                     "processStates", "version"],
+        "required": [
+            "id",
+            "processName",
+            "targetId",
+            "targetType",
+            "currentState",
+            "processStates",
+            "version",
+        ],
     }
     schemas: dict[str, Any] = {
         "Problem": problems.SCHEMA,
@@ -124,17 +149,26 @@ def components() -> dict[str, Any]:
     return schemas
 
 
-def finish(spec: dict[str, Any]) -> dict[str, Any]:
+def finish(spec: dict[str, Any] | str) -> dict[str, Any] | str:
     """Add the components, and say which formData schema applies to which trigger."""
+    if isinstance(spec, str):  # apiflask passes a string only for YAML output, unused here
+        return spec
     spec.setdefault("components", {}).setdefault("schemas", {}).update(components())
     triggers = {
         definition.name: {
-            name: _ref(f"{definition.name}.{name}.formData")
-            for name in definition.client_triggers
+            name: _ref(f"{definition.name}.{name}.formData") for name in definition.client_triggers
         }
         for definition in machines.registry().values()
     }
     spec["info"]["x-trigger-form-schemas"] = triggers
+    spec["security"] = [{"BearerAuth": []}]
+    for path, operations in spec.get("paths", {}).items():
+        for operation in operations.values():
+            if path.startswith("/api/v1/healthcheck"):
+                operation["security"] = []
+            elif isinstance(operation, dict) and "responses" in operation:
+                operation["responses"].setdefault("401", _problem("Missing or invalid token."))
+                operation["responses"].setdefault("403", _problem("Not allowed for your groups."))
     spec["info"]["description"] = (
         "Start, read and progress casework processes. Each trigger's `formData` is checked "
         "against the schema named `{processName}.{trigger}.formData` in the components; "

@@ -13,7 +13,7 @@ from api.representation import etag, process_json
 from api.schemas import ListQuery, NewProcess, ProcessChange, TriggerData, is_uuid
 from services import automation, processes
 from services.errors import FieldError, InvalidInput
-from storage import ProcessNotFound
+from storage import ProcessNotFound, ProcessQuery
 
 bp = APIBlueprint("processes", __name__, url_prefix="/api/v1", tag="Processes")
 
@@ -25,15 +25,15 @@ ERRORS = openapi.problem_responses
 @bp.input(NewProcess, arg_name="body")
 @bp.doc(
     summary="Start a process",
-    responses={201: PROCESS_RESPONSE("The process, in its first state."),
-               **ERRORS(400, 404, 422)},
+    responses={201: PROCESS_RESPONSE("The process, in its first state."), **ERRORS(400, 404, 422)},
 )
 def create(body: dict[str, Any]) -> Response:
     """Start a process of the type named by `processName` in the body."""
     name = body.get("processName")
     if not name:
         raise InvalidInput(
-            "processName is required.", [FieldError("processName", "This field is required.")],
+            "processName is required.",
+            [FieldError("processName", "This field is required.")],
             unprocessable=False,
         )
     return _start(name, body)
@@ -43,8 +43,7 @@ def create(body: dict[str, Any]) -> Response:
 @bp.input(NewProcess, arg_name="body")
 @bp.doc(
     summary="Start a process of the type in the URL",
-    responses={201: PROCESS_RESPONSE("The process, in its first state."),
-               **ERRORS(400, 404, 422)},
+    responses={201: PROCESS_RESPONSE("The process, in its first state."), **ERRORS(400, 404, 422)},
 )
 def create_named(process_name: str, body: dict[str, Any]) -> Response:
     """Start a process of the type named in the URL."""
@@ -59,12 +58,27 @@ def create_named(process_name: str, body: dict[str, Any]) -> Response:
 
 @bp.get("/process")
 @bp.input(ListQuery, location="query", arg_name="query")
-@bp.doc(summary="List the processes about a target, newest first",
-        responses={200: openapi.page_response(), **ERRORS(400)})
-def list_for_target(query: dict[str, Any]) -> Response:
-    """Page through the processes about `targetId`; pass `nextToken` back for the next page."""
-    page = processes.list_for_target(
-        repository(), query["targetId"], query["pageSize"], query.get("paginationToken")
+@bp.doc(
+    summary="List processes: by target, or a worktray by patch, officer, state or deadline",
+    description="Filters combine. Results are those the caller may see (their patches and "
+    "unassigned cases), a page at a time; pass `nextToken` back as `paginationToken`.",
+    responses={200: openapi.page_response(), **ERRORS(400, 404)},
+)
+def list_processes(query: dict[str, Any]) -> Response:
+    """A page of processes matching the filters, in the requested order."""
+    if query.get("processName"):
+        processes.definition_named(query["processName"])
+    wanted = ProcessQuery(
+        target_id=query.get("targetId"),
+        process_name=query.get("processName"),
+        state=query.get("state"),
+        patch=query.get("patch"),
+        officer_id=query.get("assignee"),
+        overdue=query.get("overdue"),
+        sort=query["sort"],
+    )
+    page = processes.search(
+        repository(), wanted, query["pageSize"], query.get("paginationToken"), context()
     )
     body = {
         "results": [process_json(p) for p in page.processes],
@@ -75,11 +89,12 @@ def list_for_target(query: dict[str, Any]) -> Response:
 
 @bp.get("/process/<process_name>/<process_id>")
 @bp.get("/process/<process_name>/<process_id>/")
-@bp.doc(summary="Get a process", responses={200: PROCESS_RESPONSE("The process."),
-                                            **ERRORS(400, 404)})
+@bp.doc(
+    summary="Get a process", responses={200: PROCESS_RESPONSE("The process."), **ERRORS(400, 404)}
+)
 def get(process_name: str, process_id: str) -> Response:
     """The process with this id; 404 if it is not a process of this type."""
-    process = processes.get(repository(), process_name, _checked_id(process_id))
+    process = processes.get(repository(), process_name, _checked_id(process_id), context())
     return _json(process_json(process), 200, ETag=etag(process))
 
 
@@ -106,19 +121,32 @@ def change(process_name: str, process_id: str, body: dict[str, Any]) -> Response
                 [FieldError("processData", "Not allowed together with trigger.")],
                 unprocessable=False,
             )
-        return _fire(process_name, process_id, trigger, body.get("formData") or {},
-                     body.get("documents") or [], body.get("assignment"))
+        return _fire(
+            process_name,
+            process_id,
+            trigger,
+            body.get("formData") or {},
+            body.get("documents") or [],
+            body.get("assignment"),
+        )
     if "formData" in body or "documents" in body:
         raise InvalidInput(
-            "formData and documents go with a trigger; to edit the current state send processData.",
+            "formData and documents go with a trigger; to edit the current state, send "
+            "processData.",
             [FieldError("trigger", "Required when formData or documents are sent.")],
             unprocessable=False,
         )
     data = body.get("processData") or {}
     process = processes.update(
-        repository(), process_name, process_id, context(), dispatcher(),
-        form_data=data.get("formData"), documents=data.get("documents"),
-        assignment=body.get("assignment"), expected_version=_if_match(),
+        repository(),
+        process_name,
+        process_id,
+        context(),
+        dispatcher(),
+        form_data=data.get("formData"),
+        documents=data.get("documents"),
+        assignment=body.get("assignment"),
+        expected_version=_if_match(),
     )
     return _json(process_json(process), 200, ETag=etag(process))
 
@@ -131,8 +159,14 @@ def change(process_name: str, process_id: str, body: dict[str, Any]) -> Response
 )
 def fire(process_name: str, process_id: str, trigger: str, body: dict[str, Any]) -> Response:
     """Fire `trigger` with `formData` and `documents`."""
-    return _fire(process_name, _checked_id(process_id), trigger, body["formData"],
-                 body["documents"], body.get("assignment"))
+    return _fire(
+        process_name,
+        _checked_id(process_id),
+        trigger,
+        body["formData"],
+        body["documents"],
+        body.get("assignment"),
+    )
 
 
 @bp.post("/process/<process_name>/<process_id>/automation/retry")
@@ -140,13 +174,19 @@ def fire(process_name: str, process_id: str, trigger: str, body: dict[str, Any])
     summary="Queue a failed automated step again",
     description="For a process waiting in a state with an automated step, typically after "
     "`currentState.automation.status` became `failed`.",
-    responses={202: PROCESS_RESPONSE("The process, with its step queued again."),
-               **ERRORS(400, 404, 409, 412)},
+    responses={
+        202: PROCESS_RESPONSE("The process, with its step queued again."),
+        **ERRORS(400, 404, 409, 412),
+    },
 )
 def retry_automation(process_name: str, process_id: str) -> Response:
     """Queue the current state's automated step again."""
     process = automation.retry(
-        repository(), process_name, _checked_id(process_id), context(), dispatcher(),
+        repository(),
+        process_name,
+        _checked_id(process_id),
+        context(),
+        dispatcher(),
         expected_version=_if_match(),
     )
     return _json(process_json(process), 202, ETag=etag(process))
@@ -157,25 +197,45 @@ def _start(process_name: str, body: dict[str, Any]) -> Response:
     legacy = body.get("patchAssignment")
     if legacy and not assignment:
         assignment = {
-            "patch": legacy["patchName"], "patchId": legacy["patchId"],
-            "patchName": legacy["patchName"], "officerId": legacy["responsibleEntityId"],
+            "patch": legacy["patchName"],
+            "patchId": legacy["patchId"],
+            "patchName": legacy["patchName"],
+            "officerId": legacy["responsibleEntityId"],
             "officerName": legacy["responsibleName"],
         }
     new = processes.NewProcess(
-        process_name=process_name, target_id=body["targetId"], target_type=body.get("targetType"),
-        related_entities=body["relatedEntities"], form_data=body["formData"],
-        documents=body["documents"], assignment=assignment,
+        process_name=process_name,
+        target_id=body["targetId"],
+        target_type=body.get("targetType"),
+        related_entities=body["relatedEntities"],
+        form_data=body["formData"],
+        documents=body["documents"],
+        assignment=assignment,
     )
     process = processes.start(repository(), new, context(), dispatcher())
     location = url_for("processes.get", process_name=process.process_name, process_id=process.id)
     return _json(process_json(process), 201, ETag=etag(process), Location=location)
 
 
-def _fire(process_name: str, process_id: str, trigger: str, form_data: dict[str, Any],
-          documents: list[str], assignment: dict[str, Any] | None = None) -> Response:
+def _fire(
+    process_name: str,
+    process_id: str,
+    trigger: str,
+    form_data: dict[str, Any],
+    documents: list[str],
+    assignment: dict[str, Any] | None = None,
+) -> Response:
     process = processes.fire(
-        repository(), process_name, process_id, trigger, form_data, documents, context(),
-        dispatcher(), assignment=assignment, expected_version=_if_match(),
+        repository(),
+        process_name,
+        process_id,
+        trigger,
+        form_data,
+        documents,
+        context(),
+        dispatcher(),
+        assignment=assignment,
+        expected_version=_if_match(),
     )
     return _json(process_json(process), 200, ETag=etag(process))
 
@@ -185,7 +245,8 @@ def _checked_id(process_id: str) -> str:
         is_uuid(process_id)
     except Exception:  # noqa: BLE001 - any malformed id is the same client error
         raise InvalidInput(
-            "The process id in the URL is not a UUID.", [FieldError("id", "Must be a UUID.")],
+            "The process id in the URL is not a UUID.",
+            [FieldError("id", "Must be a UUID.")],
             unprocessable=False,
         ) from None
     return process_id

@@ -1,4 +1,4 @@
-"""Request bodies and query strings, validated by apiflask and published in the OpenAPI document."""
+"""Request bodies and query strings: validated by apiflask, published in the OpenAPI document."""
 
 from __future__ import annotations
 
@@ -6,10 +6,9 @@ import uuid
 from typing import Any
 
 from apiflask import Schema
-from apiflask.fields import Dict, Integer, List, Nested, String
+from apiflask.fields import Boolean, Dict, Integer, List, Nested, String
 from apiflask.validators import Length, OneOf, Range
-from marshmallow import ValidationError
-from marshmallow import RAISE, pre_load
+from marshmallow import RAISE, ValidationError, pre_load
 
 TARGET_TYPES = ["tenure", "person", "asset"]
 MAX_DOCUMENTS = 100
@@ -91,7 +90,7 @@ class ProcessData(CaseInsensitive):
 
 
 class ProcessChange(CaseInsensitive):
-    """Either fire `trigger` with `formData` and `documents`, or edit `processData`/`assignment`."""
+    """Fire `trigger` with `formData` and `documents`, or edit `processData` or `assignment`."""
 
     trigger = String(validate=Length(min=1, max=100))
     formData = Dict(keys=String())
@@ -109,9 +108,23 @@ class TriggerData(CaseInsensitive):
 
 
 class ListQuery(Schema):
+    """Filters of a listing or worktray; every one is backed by an index."""
+
     class Meta:
         unknown = RAISE
 
-    targetId = String(required=True, validate=is_uuid)
+    targetId = String(validate=is_uuid, metadata={"description": "Processes about this target."})
+    processName = String(validate=Length(min=1, max=100))
+    state = String(validate=Length(min=1, max=100), metadata={"description": "Current state."})
+    patch = String(validate=Length(min=1, max=100), metadata={"description": "Assigned patch."})
+    assignee = String(
+        validate=Length(min=1, max=100), metadata={"description": "Responsible officer's id."}
+    )
+    overdue = Boolean(metadata={"description": "Only overdue (true) or on-time (false) cases."})
+    sort = String(
+        load_default="createdAt",
+        validate=OneOf(["createdAt", "updatedAt", "dueAt"]),
+        metadata={"description": "createdAt and updatedAt: newest first; dueAt: soonest first."},
+    )
     pageSize = Integer(load_default=10, validate=Range(min=1, max=100))
     paginationToken = String(validate=Length(max=500))

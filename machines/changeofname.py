@@ -1,10 +1,10 @@
 """Change of name: a tenant asks for the name on their records to change.
 
-    EnterNewName --EnterNewName--> NameSubmitted --> documents --> ApplicationSubmitted
-        --TenureInvestigation--> investigation outcome --(interview)--HOApproval-->
-        HOApprovalPassed --> tenure appointment --UpdateName--> NameUpdateInProgress (worker)
-        --> NameUpdated
-    Failed or abandoned cases are closed or cancelled.
+EnterNewName --EnterNewName--> NameSubmitted --> documents --> ApplicationSubmitted
+    --TenureInvestigation--> investigation outcome --(interview)--HOApproval-->
+    HOApprovalPassed --> tenure appointment --UpdateName--> NameUpdateInProgress (worker)
+    --> NameUpdated
+Failed or abandoned cases are closed or cancelled.
 """
 
 from machines import stages
@@ -42,7 +42,9 @@ definition = ProcessDefinition(
         ),
         *stages.documents(
             requested_from=["NameSubmitted"],
-            review_form=form({key: must_be_true(f"{key} must be confirmed.") for key in REVIEW_KEYS}),
+            review_form=form(
+                {key: must_be_true(f"{key} must be confirmed.") for key in REVIEW_KEYS}
+            ),
             review_example={key: True for key in REVIEW_KEYS},
         ),
         *stages.tenure_investigation(),

@@ -21,7 +21,8 @@ from machines.model import Process
 INITIAL_STATE = "ApplicationInitialised"
 START_TRIGGER = "StartApplication"
 
-FormCheck = Callable[[dict[str, Any]], bool]
+FormCheck = Callable[..., bool]
+"""A branch condition; python-statemachine passes it the `form` it asks for by name."""
 ProcessCheck = Callable[[Process, dict[str, Any]], bool]
 
 
@@ -39,6 +40,8 @@ class Requirement:
 
     check: ProcessCheck
     message: str
+    field: str = "relatedEntities"
+    """The part of the process the condition is about, named in the error."""
 
 
 @dataclass(frozen=True)
@@ -114,7 +117,9 @@ def decide(
     return Trigger(name, _tuple(sources), branches, form, example, (), description)
 
 
-def outcome(name: str, sources: str | Iterable[str], target: str, description: str = "") -> Trigger:
+def outcome(
+    name: str, sources: str | Iterable[str], target: str, description: str = ""
+) -> Trigger:
     """An internal trigger, fired by an automated step or a deadline; never sent by clients."""
     return Trigger(name, _tuple(sources), (Branch(target),), None, None, (), description)
 

@@ -27,7 +27,9 @@ APPOINTMENT: Schema = {
 }
 
 
-def form(required: dict[str, Schema] | None = None, optional: dict[str, Schema] | None = None) -> Schema:
+def form(
+    required: dict[str, Schema] | None = None, optional: dict[str, Schema] | None = None
+) -> Schema:
     """An object schema with exactly these keys: unknown keys are rejected, not ignored."""
     required = required or {}
     properties = {**required, **(optional or {})}

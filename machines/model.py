@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-Actor = dict[str, str]
-"""Who acted: `id`, `name`, `email` as far as known."""
+Actor = dict[str, Any]
+"""Who acted: `id`, `name`, `email` (and `groups`) as far as known."""
 
 
 @dataclass

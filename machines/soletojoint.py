@@ -1,14 +1,14 @@
 """Sole to joint: add a resident to a sole tenancy by ending it and granting a joint one.
 
-    SelectTenants --CheckAutomatedEligibility--> AutomatedChecksInProgress (worker: BR2-BR19)
-        --> AutomatedChecksPassed | AutomatedChecksFailed
-    AutomatedChecksPassed --CheckManualEligibility--> ManualChecksPassed | ManualChecksFailed
-    ManualChecksPassed --CheckTenancyBreach--> BreachChecksPassed | BreachChecksFailed
-    BreachChecksPassed --> documents --> ApplicationSubmitted --TenureInvestigation-->
-        investigation outcome --(interview)--HOApproval--> HOApprovalPassed | HOApprovalFailed
-    HOApprovalPassed --> tenure appointment --UpdateTenure--> TenureUpdateInProgress (worker)
-        --> TenureUpdated --CompleteProcess--> ProcessCompleted
-    Failed checks close the case; most states can be cancelled.
+SelectTenants --CheckAutomatedEligibility--> AutomatedChecksInProgress (worker: BR2-BR19)
+    --> AutomatedChecksPassed | AutomatedChecksFailed
+AutomatedChecksPassed --CheckManualEligibility--> ManualChecksPassed | ManualChecksFailed
+ManualChecksPassed --CheckTenancyBreach--> BreachChecksPassed | BreachChecksFailed
+BreachChecksPassed --> documents --> ApplicationSubmitted --TenureInvestigation-->
+    investigation outcome --(interview)--HOApproval--> HOApprovalPassed | HOApprovalFailed
+HOApprovalPassed --> tenure appointment --UpdateTenure--> TenureUpdateInProgress (worker)
+    --> TenureUpdated --CompleteProcess--> ProcessCompleted
+Failed checks close the case; most states can be cancelled.
 """
 
 from machines import stages
@@ -104,7 +104,11 @@ definition = ProcessDefinition(
             {"ManualChecksPassed": manual_checks_pass, "ManualChecksFailed": otherwise},
             form(
                 {key: BOOLEAN for key in MANUAL_QUESTIONS},
-                {"proposedTenantExistingPropertyOrTenure": {"enum": ["tenancy", "property", "both"]}},
+                {
+                    "proposedTenantExistingPropertyOrTenure": {
+                        "enum": ["tenancy", "property", "both"]
+                    }
+                },
             ),
             {"br11": True, **{key: False for key in MANUAL_QUESTIONS[1:]}},
         ),
@@ -117,7 +121,9 @@ definition = ProcessDefinition(
         ),
         *stages.documents(
             requested_from=["BreachChecksPassed"],
-            review_form=form({key: must_be_true(f"{key} must be confirmed.") for key in REVIEW_KEYS}),
+            review_form=form(
+                {key: must_be_true(f"{key} must be confirmed.") for key in REVIEW_KEYS}
+            ),
             review_example={key: True for key in REVIEW_KEYS},
         ),
         *stages.tenure_investigation(),

@@ -7,9 +7,9 @@ existing Manage My Home processes, so front ends and event consumers keep workin
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
-from machines.definition import Trigger, decide, move
+from machines.definition import Requirement, Trigger, decide, move
 from machines.forms import (
     APPOINTMENT,
     BOOLEAN,
@@ -19,6 +19,7 @@ from machines.forms import (
     form,
     must_be_true,
 )
+from machines.model import Process
 
 CLOSED = "ProcessClosed"
 CANCELLED = "ProcessCancelled"
@@ -34,12 +35,47 @@ INVESTIGATION_OUTCOMES = (
 INTERVIEW_STATES = ("InterviewScheduled", "InterviewRescheduled")
 TENURE_APPOINTMENT_STATES = ("TenureAppointmentScheduled", "TenureAppointmentRescheduled")
 
-NOTIFIED = must_be_true("The housing officer must notify the resident before closing this process.")
+NOTIFIED = must_be_true(
+    "The housing officer must notify the resident before closing this process."
+)
 APPOINTMENT_FORM = form({"appointmentDateTime": APPOINTMENT})
 APPOINTMENT_EXAMPLE = {"appointmentDateTime": "2026-12-01T10:30:00"}
 
+DOCUMENT_ATTACHED = "DocumentAttached"
+DOCUMENT_REMOVED = "DocumentRemoved"
+"""Activity kinds recorded when a file is uploaded to, or deleted from, a process."""
 
-def documents(requested_from: Iterable[str], review_form: Schema, review_example: dict) -> list[Trigger]:
+
+def attached_documents(process: Process) -> list[str]:
+    """Ids of the documents attached to the process in any state, oldest first.
+
+    Earlier states keep the ids they were entered with, as history; an id whose document was
+    deleted since (a `DocumentRemoved` activity) no longer counts, unless the current state
+    lists it again.
+    """
+    removed = {a.details.get("id") for a in process.activity if a.kind == DOCUMENT_REMOVED}
+    current = set(process.current_state.documents)
+    found: dict[str, None] = {}
+    for entry in process.states:
+        for document_id in entry.documents:
+            if document_id in current or document_id not in removed:
+                found.setdefault(document_id)
+    return list(found)
+
+
+def has_documents(process: Process, form: dict) -> bool:
+    """Whether at least one document (uploaded, or an external store's id) is attached."""
+    return bool(attached_documents(process))
+
+
+NEEDS_DOCUMENTS = Requirement(
+    has_documents, "ReviewDocuments needs at least one attached document.", field="documents"
+)
+
+
+def documents(
+    requested_from: Iterable[str], review_form: Schema, review_example: dict
+) -> list[Trigger]:
     """Ask for documents (through the evidence store or at an appointment), then review them."""
     requested_from = tuple(requested_from)
     return [
@@ -58,7 +94,14 @@ def documents(requested_from: Iterable[str], review_form: Schema, review_example
             APPOINTMENT_FORM,
             APPOINTMENT_EXAMPLE,
         ),
-        move("ReviewDocuments", DOCUMENT_STATES, "DocumentChecksPassed", review_form, review_example),
+        move(
+            "ReviewDocuments",
+            DOCUMENT_STATES,
+            "DocumentChecksPassed",
+            review_form,
+            review_example,
+            requires=[NEEDS_DOCUMENTS],
+        ),
         move("SubmitApplication", "DocumentChecksPassed", "ApplicationSubmitted", form()),
     ]
 
@@ -71,8 +114,12 @@ def tenure_investigation() -> list[Trigger]:
             "TenureInvestigation",
             "ApplicationSubmitted",
             {
-                "TenureInvestigationPassed": _answer("tenureInvestigationRecommendation", "approve"),
-                "TenureInvestigationFailed": _answer("tenureInvestigationRecommendation", "decline"),
+                "TenureInvestigationPassed": _answer(
+                    "tenureInvestigationRecommendation", "approve"
+                ),
+                "TenureInvestigationFailed": _answer(
+                    "tenureInvestigationRecommendation", "decline"
+                ),
                 "TenureInvestigationPassedWithInt": _answer(
                     "tenureInvestigationRecommendation", "appointment"
                 ),
@@ -162,7 +209,7 @@ def cancel(from_states: Iterable[str]) -> Trigger:
     )
 
 
-def _answer(key: str, expected: str):  # type: ignore[no-untyped-def]
+def _answer(key: str, expected: str) -> Callable[[dict], bool]:
     """A branch condition: the form's `key` holds `expected`."""
 
     def answered(form: dict) -> bool:

@@ -27,9 +27,7 @@ class RuleResult:
         return asdict(self)
 
 
-def eligibility(
-    tenure: Record, tenant_id: str, incoming: Record, today: date
-) -> list[RuleResult]:
+def eligibility(tenure: Record, tenant_id: str, incoming: Record, today: date) -> list[RuleResult]:
     """Evaluate every automated sole to joint rule; all must pass."""
     members = tenure.get("householdMembers") or []
     tenant = _member(members, tenant_id)
@@ -65,7 +63,12 @@ def eligibility(
             "The tenure is secure.",
             f"The tenure type is {tenure_code or 'unknown'}, not secure (SEC).",
         ),
-        _rule("BR6", bool(tenure.get("isActive")), "The tenure is active.", "The tenure is not active."),
+        _rule(
+            "BR6",
+            bool(tenure.get("isActive")),
+            "The tenure is active.",
+            "The tenure is not active.",
+        ),
         _rule(
             "BR9",
             not other_tenures,
@@ -100,13 +103,24 @@ def joint_tenure(old: Record, new_id: str, incoming_id: str, start_date: str) ->
             member["personTenureType"] = "Tenant"
             member["isResponsible"] = True
         members.append(member)
-    carried = {
+    carried: dict[str, Any] = {
         key: old[key]
         for key in (
-            "tenuredAsset", "tenureType", "agreementType", "charges", "notices",
-            "legacyReferences", "isSublet", "isTenanted", "isMutualExchange",
-            "informHousingBenefitsForChanges", "subletEndDate", "potentialEndDate",
-            "evictionDate", "successionDate", "terminated",
+            "tenuredAsset",
+            "tenureType",
+            "agreementType",
+            "charges",
+            "notices",
+            "legacyReferences",
+            "isSublet",
+            "isTenanted",
+            "isMutualExchange",
+            "informHousingBenefitsForChanges",
+            "subletEndDate",
+            "potentialEndDate",
+            "evictionDate",
+            "successionDate",
+            "terminated",
         )
         if key in old
     }

@@ -17,8 +17,8 @@ from services.errors import PreconditionFailed, TriggerNotAllowed
 from services.ports import Ports, RecordNotFound
 from services.processes import (
     Context,
-    ExpectedVersion,
     Dispatch,
+    ExpectedVersion,
     Repository,
     definition_named,
     get,
@@ -160,13 +160,15 @@ def retry(
 ) -> Process:
     """Queue the current state's automated step again (after a recorded failure)."""
     definition = definition_named(process_name)
-    process = get(repo, process_name, process_id)
+    process = get(repo, process_name, process_id, ctx)
     if not version_matches(expected_version, process.version):
         raise PreconditionFailed(expected_version, process.version)
     step = definition.automated_step_by_state.get(process.state)
     if step is None:
         raise TriggerNotAllowed(
-            "automation/retry", process.state, definition.permitted_triggers(process.state),
+            "automation/retry",
+            process.state,
+            definition.permitted_triggers(process.state),
             " (this state has no automated step)",
         )
     previous = process.current_state.automation or {}

@@ -21,7 +21,8 @@ class UnknownTrigger(ServiceError):
 
     def __init__(self, trigger: str, process_name: str, known: list[str]) -> None:
         super().__init__(
-            f"{trigger!r} is not a trigger of {process_name}. Clients can send: {', '.join(known)}."
+            f"{trigger!r} is not a trigger of {process_name}. "
+            f"Clients can send: {', '.join(known)}."
         )
 
 

@@ -67,22 +67,25 @@ def validate_form(schema: Mapping[str, Any], form_data: dict[str, Any], what: st
 
 def _field_errors(error: ValidationError) -> list[FieldError]:
     base = "formData" + "".join(f".{part}" for part in error.path)
+    schema = error.schema if isinstance(error.schema, dict) else {}
     if error.validator == "required":
         missing = re.findall(r"'([^']+)' is a required property", error.message)
         return [FieldError(f"{base}.{name}", "This field is required.") for name in missing]
     if error.validator == "additionalProperties":
-        allowed = set(error.schema.get("properties", {}))
-        extra = sorted(set(error.instance) - allowed)
+        allowed = set(schema.get("properties", {}))
+        extra = sorted(set(error.instance if isinstance(error.instance, dict) else {}) - allowed)
         hint = f" Expected only: {', '.join(sorted(allowed))}." if allowed else ""
         return [FieldError(f"{base}.{name}", f"Unknown field.{hint}") for name in extra]
-    custom = error.schema.get("errorMessage") if isinstance(error.schema, dict) else None
+    custom = schema.get("errorMessage")
     if custom:
         return [FieldError(base, custom)]
     if error.validator == "enum":
-        options = ", ".join(_show(v) for v in error.validator_value)
+        options = ", ".join(_show(v) for v in schema.get("enum", []))
         return [FieldError(base, f"{_show(error.instance)} is not one of: {options}.")]
     if error.validator == "format":
-        return [FieldError(base, f"{_show(error.instance)} is not a valid {error.validator_value}.")]
+        return [
+            FieldError(base, f"{_show(error.instance)} is not a valid {error.validator_value}.")
+        ]
     return [FieldError(base, error.message)]
 
 

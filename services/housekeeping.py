@@ -61,8 +61,12 @@ def mark_overdue(repo: ProcessRepository, dispatch: Dispatch, at: datetime | Non
             days = definition.time_limits_days.get(entry.state)
             reason = f"Closed automatically: no action in {entry.state} for {days} days."
             transition(
-                definition, process, definition.trigger_by_name[timeout_trigger],
-                {"reason": reason}, [], ctx,
+                definition,
+                process,
+                definition.trigger_by_name[timeout_trigger],
+                {"reason": reason},
+                [],
+                ctx,
             )
         try:
             repo.save(process)

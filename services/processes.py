@@ -14,7 +14,7 @@ import random
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -24,6 +24,7 @@ import machines
 from machines.definition import INITIAL_STATE, START_TRIGGER, ProcessDefinition, Trigger
 from machines.model import Actor, FollowUp, Process, StateEntry
 from services import events
+from services.authorisation import ALLOW_ALL, Forbidden, Policy
 from services.errors import (
     Conflict,
     FieldError,
@@ -36,6 +37,7 @@ from services.errors import (
     UnknownTrigger,
 )
 from services.forms import check_storable, validate_form
+from storage import ProcessQuery, sort_value
 from storage.errors import ProcessNotFound, StaleProcess
 
 log = logging.getLogger(__name__)
@@ -48,8 +50,8 @@ class Repository(Protocol):
     def add(self, process: Process) -> None: ...
     def get(self, process_id: str) -> Process: ...
     def save(self, process: Process) -> None: ...
-    def list_by_target(
-        self, target_id: str, limit: int, after: tuple[datetime, str] | None = None
+    def search(
+        self, query: ProcessQuery, limit: int, after: tuple[datetime, str] | None = None
     ) -> list[Process]: ...
     def remove_follow_ups(self, process_id: str, follow_up_ids: Any) -> None: ...
 
@@ -67,6 +69,8 @@ def version_matches(expected: ExpectedVersion, actual: int) -> bool:
     if isinstance(expected, int):
         return expected == actual
     return actual in expected
+
+
 """Hands follow-ups on (to the task queue); raises if they could not be handed on."""
 
 
@@ -78,11 +82,13 @@ def now() -> datetime:
 
 @dataclass(frozen=True)
 class Context:
-    """Who is acting, and the correlation id that ties their request to its events."""
+    """Who is acting, what they may do, and the correlation id of their request."""
 
     actor: Actor | None = None
     correlation_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     clock: Callable[[], datetime] = now
+    groups: frozenset[str] = frozenset()
+    policy: Policy = ALLOW_ALL
 
 
 @dataclass(frozen=True)
@@ -121,9 +127,14 @@ def start(repo: Repository, request: NewProcess, ctx: Context, dispatch: Dispatc
     if target_type != definition.target_type:
         raise InvalidInput(
             f"A {definition.name} process is about a {definition.target_type}.",
-            [FieldError("targetType", f"Must be {definition.target_type!r} for {definition.name}.")],
+            [
+                FieldError(
+                    "targetType", f"Must be {definition.target_type!r} for {definition.name}."
+                )
+            ],
             unprocessable=True,
         )
+    ctx.policy.check_start(ctx.groups, definition.name, request.assignment.get("patch"))
     check_storable(request.form_data, "formData")
     check_storable(request.related_entities, "relatedEntities")
     check_storable(request.assignment, "assignment")
@@ -176,13 +187,18 @@ def start(repo: Repository, request: NewProcess, ctx: Context, dispatch: Dispatc
     return process
 
 
-def get(repo: Repository, process_name: str, process_id: str) -> Process:
-    """The process `process_id`, which must be of type `process_name`."""
+def get(
+    repo: Repository, process_name: str, process_id: str, ctx: Context | None = None
+) -> Process:
+    """The process `process_id`, which must be of type `process_name` (and, given a caller's
+    context, on one of their patches)."""
     definition_named(process_name)
     process = repo.get(process_id)
     if process.process_name != process_name:
         # The URL names the process type: a process of another type is not found here.
         raise ProcessNotFound(process_id)
+    if ctx is not None:
+        ctx.policy.check_access(ctx.groups, process)
     return process
 
 
@@ -207,25 +223,27 @@ def fire(
     trigger = definition.client_triggers.get(trigger_name)
     if trigger is None:
         raise UnknownTrigger(trigger_name, process_name, sorted(definition.client_triggers))
+    ctx.policy.check_trigger(ctx.groups, trigger.name)
     check_storable(form_data, "formData")
     if assignment is not None:
         check_storable(assignment, "assignment")
+        ctx.policy.check_assign(ctx.groups, assignment.get("patch"))
 
     def change(process: Process) -> None:
         permitted = definition.permitted_triggers(process.state)
         if trigger.name not in permitted:
             raise _not_allowed(definition, trigger.name, process.state)
         validate_form(trigger.form or {}, form_data, trigger.name)
-        unmet = [r.message for r in trigger.requires if not r.check(process, form_data)]
+        unmet = [r for r in trigger.requires if not r.check(process, form_data)]
         if unmet:
             raise InvalidInput(
-                f"{trigger.name} cannot be sent yet.",
-                [FieldError("relatedEntities", message) for message in unmet],
+                f"{trigger.name} cannot be sent yet: " + " ".join(r.message for r in unmet),
+                [FieldError(r.field, r.message) for r in unmet],
                 unprocessable=True,
             )
         transition(definition, process, trigger, form_data, documents, ctx, assignment)
 
-    return _change(repo, process_name, process_id, change, ctx, dispatch, expected_version)
+    return apply_change(repo, process_name, process_id, change, ctx, dispatch, expected_version)
 
 
 def update(
@@ -249,6 +267,8 @@ def update(
     for value, where in ((form_data, "formData"), (assignment, "assignment")):
         if value is not None:
             check_storable(value, where)
+    if assignment is not None:
+        ctx.policy.check_assign(ctx.groups, assignment.get("patch"))
 
     def change(process: Process) -> None:
         if definition.is_final(process.state):
@@ -275,10 +295,13 @@ def update(
         moment = ctx.clock()
         current.updated_at = moment
         process.updated_at = moment
-        process.record("StateDataUpdated", ctx.actor, moment, changed=sorted(new), old=old, new=new)
+        process.record(
+            "StateDataUpdated", ctx.actor, moment, changed=sorted(new), old=old, new=new
+        )
         if "assignment" in new:
-            process.record("Assigned", ctx.actor, moment, old=old["assignment"],
-                           new=new["assignment"])
+            process.record(
+                "Assigned", ctx.actor, moment, old=old["assignment"], new=new["assignment"]
+            )
         process.add_follow_up(
             events.event(
                 "ProcessUpdatedEvent",
@@ -291,16 +314,34 @@ def update(
             )
         )
 
-    return _change(repo, process_name, process_id, change, ctx, dispatch, expected_version)
+    return apply_change(repo, process_name, process_id, change, ctx, dispatch, expected_version)
 
 
 def list_for_target(repo: Repository, target_id: str, page_size: int, token: str | None) -> Page:
     """Processes about a target, newest first, a page at a time."""
-    after = _decode_token(token) if token else None
+    return search(repo, ProcessQuery(target_id=target_id), page_size, token)
+
+
+def search(
+    repo: Repository,
+    query: ProcessQuery,
+    page_size: int,
+    token: str | None,
+    ctx: Context | None = None,
+) -> Page:
+    """A page of the processes matching `query` (a listing or a worktray) that the caller may
+    see, in the query's order, with the token of the next page (None on the last page)."""
+    if ctx is not None:
+        patches = ctx.policy.patches(ctx.groups)
+        if patches is not None:
+            if query.patch is not None and query.patch not in patches:
+                raise Forbidden(f"Patch {query.patch!r} is not yours.")
+            query = replace(query, within_patches=patches)
+    after = _decode_token(token, query.sort) if token else None
     # One extra row tells whether another page exists, so the last page has no token.
-    rows = repo.list_by_target(target_id, page_size + 1, after)
+    rows = repo.search(query, page_size + 1, after)
     page, more = rows[:page_size], len(rows) > page_size
-    next_token = _encode_token(page[-1]) if more and page else None
+    next_token = _encode_token(page[-1], query.sort) if more and page else None
     return Page(page, next_token)
 
 
@@ -324,7 +365,7 @@ def hand_on(repo: Repository, process: Process, dispatch: Dispatch) -> None:
     process.follow_ups = []
 
 
-def _change(
+def apply_change(
     repo: Repository,
     process_name: str,
     process_id: str,
@@ -333,12 +374,16 @@ def _change(
     dispatch: Dispatch,
     expected_version: ExpectedVersion,
 ) -> Process:
-    """Apply `change` to the stored process and save it atomically, re-reading on conflict."""
+    """Apply `change` to the stored process and save it atomically, re-reading on conflict.
+
+    With an expected version (If-Match) a conflict is a PreconditionFailed; without, the
+    change is applied again to the fresh process, so no concurrent update is lost.
+    """
     for attempt in range(MAX_ATTEMPTS):
         if attempt:
             # Spread out writers that keep colliding on the same process.
             time.sleep(random.uniform(0, min(0.05, 0.002 * 2**attempt)))
-        process = get(repo, process_name, process_id)
+        process = get(repo, process_name, process_id, ctx)
         if not version_matches(expected_version, process.version):
             raise PreconditionFailed(expected_version, process.version)
         change(process)
@@ -375,7 +420,9 @@ def transition(
     entry = StateEntry(
         state=target,
         permitted_triggers=definition.permitted_triggers(target),
-        assignment=dict(assignment if assignment is not None else process.current_state.assignment),
+        assignment=dict(
+            assignment if assignment is not None else process.current_state.assignment
+        ),
         form_data=form_data,
         documents=list(documents),
         trigger=trigger.name,
@@ -478,19 +525,22 @@ def _iso(moment: datetime) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _encode_token(process: Process) -> str:
-    raw = json.dumps({"c": _iso(process.created_at), "i": process.id}, separators=(",", ":"))
+def _encode_token(process: Process, sort: str) -> str:
+    value = sort_value(process, sort)
+    raw = json.dumps(
+        {"s": sort, "v": _iso(value) if value else None, "i": process.id}, separators=(",", ":")
+    )
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def _decode_token(token: str) -> tuple[datetime, str]:
+def _decode_token(token: str, sort: str) -> tuple[datetime, str]:
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         data = json.loads(raw)
-        created_at = datetime.fromisoformat(data["c"].replace("Z", "+00:00"))
+        value = datetime.fromisoformat(data["v"].replace("Z", "+00:00"))
         process_id = data["i"]
-        if not isinstance(process_id, str) or created_at.tzinfo is None:
+        if data["s"] != sort or not isinstance(process_id, str) or value.tzinfo is None:
             raise ValueError
-        return created_at, process_id
+        return value, process_id
     except (binascii.Error, ValueError, KeyError, TypeError, AttributeError):
         raise InvalidPageToken() from None

@@ -50,7 +50,9 @@ def check_sole_to_joint_eligibility(process: Process, ports: Ports) -> StepResul
     incoming_id = process.current_state.form_data["incomingTenantId"]
     tenant = process.find_related("person", "tenant")
     if tenant is None:
-        raise ValueError("The process has no related entity {targetType: person, subType: tenant}.")
+        raise ValueError(
+            "The process has no related entity {targetType: person, subType: tenant}."
+        )
     tenure = ports.tenures.get(process.target_id)
     incoming = ports.persons.get(incoming_id)
     results = tenancy.eligibility(tenure, tenant["id"], incoming, datetime.now(UTC).date())
@@ -113,3 +115,18 @@ def update_person_name(process: Process, ports: Ports) -> StepResult:
     }
     ports.persons.update_name(process.target_id, name)
     return StepResult("NameUpdateSucceeded", data=name)
+
+
+@step("check_tenure_active")
+def check_tenure_active(process: Process, ports: Ports) -> StepResult:
+    """Confirm the tenure is still active before an officer visits it (tenancy audit)."""
+    tenure = ports.tenures.get(process.target_id)
+    data = {
+        "appointmentDateTime": process.current_state.form_data.get("appointmentDateTime"),
+        "tenureActive": bool(tenure.get("isActive")),
+        "address": (tenure.get("tenuredAsset") or {}).get("fullAddress"),
+    }
+    if not data["tenureActive"]:
+        data["reason"] = "The tenure is no longer active, so there is nothing to audit."
+        return StepResult("TenureNotActive", data=data)
+    return StepResult("TenureActive", data=data)

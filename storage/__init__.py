@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from pymongo.errors import AutoReconnect, ConnectionFailure, PyMongoError, ServerSelectionTimeoutError
+from pymongo.errors import (
+    AutoReconnect,
+    ConnectionFailure,
+    PyMongoError,
+    ServerSelectionTimeoutError,
+)
 
 from settings import Settings
 from storage.errors import ProcessNotFound, StaleProcess, StoreUnavailable
 from storage.mongo import database, ping
-from storage.processes import ProcessRepository
+from storage.processes import SORTS, ProcessQuery, ProcessRepository, sort_value
 
 RETRYABLE_ERRORS: tuple[type[Exception], ...] = (AutoReconnect, ConnectionFailure)
 """Errors after which the same operation may succeed if tried again."""
@@ -31,11 +36,14 @@ def is_available(settings: Settings) -> bool:
 __all__ = [
     "RETRYABLE_ERRORS",
     "UNAVAILABLE_ERRORS",
+    "SORTS",
     "ProcessNotFound",
+    "ProcessQuery",
     "ProcessRepository",
     "StaleProcess",
     "StoreError",
     "StoreUnavailable",
     "is_available",
     "repository",
+    "sort_value",
 ]

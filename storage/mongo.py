@@ -14,10 +14,13 @@ def database(uri: str, name: str) -> Database:
     return _client(uri, os.getpid())[name]
 
 
+_opened: list[MongoClient] = []
+
+
 @cache
 def _client(uri: str, pid: int) -> MongoClient:
     # The pid is part of the cache key so that a forked child never reuses its parent's client.
-    return MongoClient(
+    client: MongoClient = MongoClient(
         uri,
         tz_aware=True,
         serverSelectionTimeoutMS=2000,
@@ -25,6 +28,16 @@ def _client(uri: str, pid: int) -> MongoClient:
         socketTimeoutMS=10000,
         appname="processes-api",
     )
+    _opened.append(client)
+    return client
+
+
+def close_all() -> None:
+    """Close every client this process opened (at shutdown, and between test sessions)."""
+    for client in _opened:
+        client.close()
+    _opened.clear()
+    _client.cache_clear()
 
 
 def ping(db: Database) -> bool:

@@ -8,7 +8,8 @@ change that caused them. Every write is conditioned on `version`.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, IndexModel
@@ -33,7 +34,66 @@ INDEXES = [
     ),
     IndexModel([("outbox.createdAt", ASCENDING)], name="by_pending_follow_up"),
     IndexModel([("currentState.dueAt", ASCENDING)], name="by_due_date"),
+    IndexModel(
+        [("currentState.assignment.officerId", ASCENDING), ("updatedAt", DESCENDING)],
+        name="by_officer_recent_first",
+    ),
+    IndexModel(
+        [("currentState.state", ASCENDING), ("updatedAt", DESCENDING)],
+        name="by_state_recent_first",
+    ),
+    IndexModel(
+        [("currentState.overdue", ASCENDING), ("currentState.dueAt", ASCENDING)],
+        name="by_overdue_soonest_first",
+    ),
+    IndexModel([("createdAt", DESCENDING), ("_id", DESCENDING)], name="newest_first"),
+    IndexModel([("updatedAt", DESCENDING), ("_id", DESCENDING)], name="recently_updated_first"),
 ]
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+SORTS = {
+    # sort name: (document field, direction)
+    "createdAt": ("createdAt", DESCENDING),
+    "updatedAt": ("updatedAt", DESCENDING),
+    "dueAt": ("currentState.dueAt", ASCENDING),
+}
+
+
+@dataclass(frozen=True)
+class ProcessQuery:
+    """Which processes a listing or worktray wants; None means "any"."""
+
+    target_id: str | None = None
+    process_name: str | None = None
+    state: str | None = None
+    patch: str | None = None
+    officer_id: str | None = None
+    overdue: bool | None = None
+    within_patches: frozenset[str] | None = None
+    """Only processes on these patches or on none (a caller's patch scope)."""
+    sort: str = "createdAt"
+
+    def filter(self) -> dict[str, Any]:
+        query: dict[str, Any] = {}
+        if self.target_id is not None:
+            query["targetId"] = self.target_id
+        if self.process_name is not None:
+            query["processName"] = self.process_name
+        if self.state is not None:
+            query["currentState.state"] = self.state
+        if self.officer_id is not None:
+            query["currentState.assignment.officerId"] = self.officer_id
+        if self.overdue is not None:
+            query["currentState.overdue"] = True if self.overdue else {"$ne": True}
+        if self.patch is not None:
+            query["currentState.assignment.patch"] = self.patch
+        elif self.within_patches is not None:
+            query["currentState.assignment.patch"] = {"$in": [*sorted(self.within_patches), None]}
+        if self.sort == "dueAt":
+            # Only cases with a deadline; a range (not `$ne: null`) lets an index serve it.
+            query.setdefault("currentState.dueAt", {})["$gte"] = EPOCH
+        return query
 
 
 class ProcessRepository:
@@ -85,7 +145,9 @@ class ProcessRepository:
             pushes["outbox"] = {"$each": [_follow_up_document(f) for f in process.follow_ups]}
         if pushes:
             update["$push"] = pushes
-        result = self._processes.update_one({"_id": process.id, "version": process.version}, update)
+        result = self._processes.update_one(
+            {"_id": process.id, "version": process.version}, update
+        )
         if result.matched_count == 0:
             if self._processes.count_documents({"_id": process.id}, limit=1) == 0:
                 raise ProcessNotFound(process.id)
@@ -98,27 +160,49 @@ class ProcessRepository:
         self, target_id: str, limit: int, after: tuple[datetime, str] | None = None
     ) -> list[Process]:
         """Processes about `target_id`, newest first, starting after the (createdAt, id) given."""
-        query: dict[str, Any] = {"targetId": target_id}
+        return self.search(ProcessQuery(target_id=target_id), limit, after)
+
+    def search(
+        self, query: ProcessQuery, limit: int, after: tuple[datetime, str] | None = None
+    ) -> list[Process]:
+        """Processes matching `query` in its sort order, starting after the (sort value, id)
+        given by the last row of the previous page."""
+        field, direction = SORTS[query.sort]
+        conditions = query.filter()
         if after is not None:
-            # A range on the index's second key (not an $or of two ranges) keeps the query on
-            # the index everywhere; the few rows sharing the boundary time are skipped below.
-            query["createdAt"] = {"$lte": after[0]}
+            # A range on the sort key (not an $or of two ranges) keeps the query on an index
+            # everywhere; the few rows sharing the boundary value are skipped below.
+            bound = "$lte" if direction == DESCENDING else "$gte"
+            conditions.setdefault(field, {})[bound] = after[0]
         cursor = (
-            self._processes.find(query, {"outbox": 0})
-            .sort([("createdAt", DESCENDING), ("_id", DESCENDING)])
+            self._processes.find(conditions, {"outbox": 0})
+            .sort([(field, direction), ("_id", direction)])
             .batch_size(limit + 8)
         )
         found: list[Process] = []
         with cursor:
             for document in cursor:
-                if after is not None and document["createdAt"] == after[0] and (
-                    document["_id"] >= after[1]
-                ):
-                    continue
+                if after is not None and _sort_value(document, field) == after[0]:
+                    seen = (
+                        document["_id"] >= after[1]
+                        if direction == DESCENDING
+                        else (document["_id"] <= after[1])
+                    )
+                    if seen:
+                        continue
                 found.append(from_document(document))
                 if len(found) == limit:
                     break
         return found
+
+    def explain(self, query: ProcessQuery) -> dict[str, Any]:
+        """The server's query plan for `query` (to check that indexes serve it)."""
+        field, direction = SORTS[query.sort]
+        cursor = self._processes.find(query.filter()).sort(
+            [(field, direction), ("_id", direction)]
+        )
+        plan: dict[str, Any] = cursor.explain()
+        return plan
 
     def remove_follow_ups(self, process_id: str, follow_up_ids: Iterable[str]) -> None:
         """Drop follow-ups from the outbox once they have been handed on."""
@@ -143,7 +227,9 @@ class ProcessRepository:
                 claimed = self._processes.update_one(
                     {
                         "_id": document["_id"],
-                        "outbox": {"$elemMatch": {"id": item["id"], "createdAt": item["createdAt"]}},
+                        "outbox": {
+                            "$elemMatch": {"id": item["id"], "createdAt": item["createdAt"]}
+                        },
                     },
                     {"$set": {"outbox.$.createdAt": now}},
                 )
@@ -160,13 +246,27 @@ class ProcessRepository:
 
     def pending_follow_ups(self, created_before: datetime) -> Iterator[tuple[str, FollowUp]]:
         """Follow-ups still in an outbox that were written before `created_before`."""
-        cursor = self._processes.find(
-            {"outbox.createdAt": {"$lt": created_before}}, {"outbox": 1}
-        )
+        cursor = self._processes.find({"outbox.createdAt": {"$lt": created_before}}, {"outbox": 1})
         for document in cursor:
             for item in document.get("outbox", []):
                 if item["createdAt"] < created_before:
                     yield document["_id"], _follow_up_from(item)
+
+
+def sort_value(process: Process, sort: str) -> datetime | None:
+    """The value a process is ordered by under `sort`, for continuation tokens."""
+    return {
+        "createdAt": process.created_at,
+        "updatedAt": process.updated_at,
+        "dueAt": process.current_state.due_at,
+    }[sort]
+
+
+def _sort_value(document: dict[str, Any], field: str) -> Any:
+    value: Any = document
+    for part in field.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
 
 
 def to_document(process: Process) -> dict[str, Any]:

@@ -11,17 +11,19 @@ from flask.testing import FlaskClient
 from pymongo.database import Database
 
 from api import create_app
+from api.auth import mint
 from machines.model import FollowUp
 from settings import Settings, from_env
-from storage.mongo import database
+from storage.mongo import close_all, database
 from tests.fake_services import FakeServices
 
 
 @pytest.fixture(scope="session")
-def settings() -> Settings:
+def settings() -> Iterator[Settings]:
     if "MONGO_URI" not in os.environ:
         pytest.exit("MONGO_URI is not set: run the tests with `make test`.", returncode=2)
-    return from_env()
+    yield from_env()
+    close_all()
 
 
 @pytest.fixture
@@ -60,7 +62,27 @@ def app(db: Database, dispatched: Dispatched):  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def client(app) -> FlaskClient:  # type: ignore[no-untyped-def]
-    return app.test_client()
+    """A client signed in as an administrator (every patch, every trigger)."""
+    return signed_in(app, ["processes-admin"])
+
+
+def signed_in(app, groups: list[str]) -> FlaskClient:  # type: ignore[no-untyped-def]
+    """A test client whose requests carry a valid token for a user in `groups`."""
+    client = app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token(app, groups)}"
+    return client
+
+
+def token(app, groups: list[str], **claims: object) -> str:  # type: ignore[no-untyped-def]
+    """A token the app accepts, for a user in `groups`."""
+    settings = app.extensions["settings"]
+    return mint(
+        settings,
+        str(claims.get("sub", "officer-1")),
+        "Test Officer",
+        "officer@example.org",
+        groups,
+    )
 
 
 @pytest.fixture

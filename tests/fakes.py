@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from machines.model import FollowUp, Process
+from storage import ProcessQuery
 from storage.errors import ProcessNotFound, StaleProcess
 
 
@@ -65,11 +66,13 @@ class FakeProcessRepository:
         process.version += 1
         process.stored_history_length = len(process.previous_states)
 
-    def list_by_target(
-        self, target_id: str, limit: int, after: tuple[datetime, str] | None = None
+    def search(
+        self, query: ProcessQuery, limit: int, after: tuple[datetime, str] | None = None
     ) -> list[Process]:
+        """Newest first by target only: the one listing the use-case tests need."""
+        assert query.sort == "createdAt"
         rows = sorted(
-            (s.process for s in self._stored.values() if s.process.target_id == target_id),
+            (s.process for s in self._stored.values() if s.process.target_id == query.target_id),
             key=lambda p: (p.created_at, p.id),
             reverse=True,
         )

@@ -43,7 +43,8 @@ def start(client: FlaskClient, process_name: str, **overrides: Any) -> dict[str,
 
 def body_of(response: TestResponse) -> dict[str, Any]:
     payload = response.get_json()
-    assert isinstance(payload, dict) and len(payload) == 1, payload
+    assert isinstance(payload, dict), payload
+    assert len(payload) == 1, payload
     (body,) = payload.values()
     return body
 
@@ -53,12 +54,13 @@ def fire(
     process: dict[str, Any],
     trigger: str,
     form_data: dict[str, Any] | None = None,
+    documents: list[str] | None = None,
     **headers: str,
 ) -> TestResponse:
     """PATCH the process with `trigger` in the body (the brief's form)."""
     return client.patch(
         f"{BASE}/{process['processName']}/{process['id']}",
-        json={"trigger": trigger, "formData": form_data or {}, "documents": []},
+        json={"trigger": trigger, "formData": form_data or {}, "documents": documents or []},
         headers=headers,
     )
 

@@ -14,7 +14,8 @@ def dispatch(process_id: str, follow_ups: list[FollowUp]) -> None:
     """Send each follow-up as a task message; raises if the broker does not take them."""
     for follow_up in follow_ups:
         if follow_up.kind == "task":
-            celery_app.send_task(RUN_STEP, args=[follow_up.name, follow_up.payload],
-                                 task_id=follow_up.id)
+            celery_app.send_task(
+                RUN_STEP, args=[follow_up.name, follow_up.payload], task_id=follow_up.id
+            )
         else:
             celery_app.send_task(PUBLISH_EVENT, args=[follow_up.payload], task_id=follow_up.id)

@@ -35,9 +35,7 @@ def run_step(self: Task, step_name: str, payload: dict[str, Any]) -> None:
     """Run an automated step; retry transient failures, then record the failure visibly."""
     ctx = Context(correlation_id=payload.get("correlationId") or self.request.id)
     try:
-        automation.run_step(
-            wiring.processes(), step_name, payload, wiring.ports(), ctx, dispatch
-        )
+        automation.run_step(wiring.processes(), step_name, payload, wiring.ports(), ctx, dispatch)
     except TRANSIENT_ERRORS as error:
         if self.request.retries >= wiring.settings().step_max_retries:
             reason = f"Gave up after {self.request.retries + 1} attempts: {error}"

@@ -270,7 +270,9 @@ def test_create_needs_an_id(tenures: HttpTenures) -> None:
         tenures.create({"paymentReference": "1"})
 
 
-def test_update_name_patches_four_fields(fake_services: FakeServices, persons: HttpPersons) -> None:
+def test_update_name_patches_four_fields(
+    fake_services: FakeServices, persons: HttpPersons
+) -> None:
     """The new name is PATCHed as title, firstName, middleName and surname."""
     fake_services.persons[PERSON_ID] = person()
     name = {"title": "Dr", "firstName": "Alexandra", "middleName": "Jo", "surname": "Khan"}

@@ -74,7 +74,9 @@ def test_tenure_get_missing_raises_record_not_found(tenures: LocalTenures) -> No
 
 def test_person_get_returns_record(db: Database, persons: LocalPersons) -> None:
     """A stored person comes back with `id`."""
-    db["persons"].insert_one({"_id": PERSON_ID, **{k: v for k, v in person().items() if k != "id"}})
+    db["persons"].insert_one(
+        {"_id": PERSON_ID, **{k: v for k, v in person().items() if k != "id"}}
+    )
     assert persons.get(PERSON_ID) == person()
 
 
@@ -126,7 +128,9 @@ def test_create_needs_an_id(tenures: LocalTenures) -> None:
 
 def test_update_name_writes_four_fields(db: Database, persons: LocalPersons) -> None:
     """The four name fields are set; the rest of the person is untouched; repeating is a no-op."""
-    db["persons"].insert_one({"_id": PERSON_ID, **{k: v for k, v in person().items() if k != "id"}})
+    db["persons"].insert_one(
+        {"_id": PERSON_ID, **{k: v for k, v in person().items() if k != "id"}}
+    )
     name = {"title": "Dr", "firstName": "Alexandra", "middleName": None, "surname": "Khan"}
     persons.update_name(PERSON_ID, {k: v for k, v in name.items() if k != "middleName"})
     assert persons.get(PERSON_ID) == {**person(), **name}

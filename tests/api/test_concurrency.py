@@ -13,15 +13,20 @@ from typing import Any
 import pytest
 from werkzeug.serving import make_server
 
+from tests.conftest import token
 from tests.support import BASE, body_of, fire, start, state_of
 
 REQUESTS = 50
 NAME_FORM = {"title": "Ms", "firstName": "Patricia", "middleName": "", "surname": "Williams"}
 
 
+AUTH: dict[str, str] = {}
+
+
 @pytest.fixture
 def server(app) -> Iterator[str]:  # type: ignore[no-untyped-def]
     """The test app served over HTTP by a threaded server; yields its base URL."""
+    AUTH["Authorization"] = f"Bearer {token(app, ['processes-admin'])}"
     httpd = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
@@ -41,7 +46,7 @@ def patch(
         address,
         data=json.dumps(body).encode(),
         method="PATCH",
-        headers={"Content-Type": "application/json", **headers},
+        headers={"Content-Type": "application/json", **AUTH, **headers},
     )
     try:
         with urllib.request.urlopen(request, timeout=60) as response:

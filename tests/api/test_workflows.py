@@ -15,19 +15,29 @@ import pytest
 
 import machines
 from machines.definition import ProcessDefinition
+from machines.stages import DOCUMENT_STATES
 from services import housekeeping
 from services.automation import StepResult, complete_step
 from services.processes import Context
-from tests.support import BASE, body_of, fire, start
+from tests.support import BASE, body_of, new_id, start
 
 # Form data that leads a decision trigger to a branch other than its example's.
 BRANCH_FORMS: dict[tuple[str, str], dict[str, Any]] = {
     ("CheckManualEligibility", "ManualChecksFailed"): {
-        "br11": "false", "br12": "false", "br13": "false", "br15": "false", "br16": "false",
-        "br7": "false", "br8": "false", "br9": "false",
+        "br11": "false",
+        "br12": "false",
+        "br13": "false",
+        "br15": "false",
+        "br16": "false",
+        "br7": "false",
+        "br8": "false",
+        "br9": "false",
     },
     ("CheckTenancyBreach", "BreachChecksFailed"): {
-        "br5": True, "br10": False, "br17": False, "br18": False,
+        "br5": True,
+        "br10": False,
+        "br17": False,
+        "br18": False,
     },
     ("TenureInvestigation", "TenureInvestigationFailed"): {
         "tenureInvestigationRecommendation": "decline"
@@ -36,7 +46,9 @@ BRANCH_FORMS: dict[tuple[str, str], dict[str, Any]] = {
         "tenureInvestigationRecommendation": "appointment"
     },
     ("HOApproval", "HOApprovalFailed"): {
-        "hoRecommendation": "decline", "housingAreaManagerName": "Jo Bloggs", "reason": "No",
+        "hoRecommendation": "decline",
+        "housingAreaManagerName": "Jo Bloggs",
+        "reason": "No",
     },
 }
 
@@ -86,7 +98,16 @@ def take(client, app, definition: ProcessDefinition, process: dict[str, Any], ed
     """Take one transition, as a client or as the worker, and return the process body."""
     source, trigger, target = edge
     if trigger in definition.client_triggers:
-        response = fire(client, process, trigger, form_for(definition, trigger, target))
+        # Entering a documents state brings a document (an external store's id), which
+        # ReviewDocuments requires.
+        response = client.patch(
+            f"{BASE}/{process['processName']}/{process['id']}",
+            json={
+                "trigger": trigger,
+                "formData": form_for(definition, trigger, target),
+                "documents": [new_id()] if target in DOCUMENT_STATES else [],
+            },
+        )
         assert response.status_code == 200, (edge, response.get_json())
         return body_of(response)
     repo = app.extensions["repository"]()

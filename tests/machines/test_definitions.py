@@ -201,7 +201,7 @@ def test_internal_triggers_never_permitted(name: str, definition: ProcessDefinit
 
 
 def test_internal_triggers_are_the_automated_outcomes(stj: ProcessDefinition):
-    """Sole to joint's internal triggers are exactly its automated steps' and deadlines' outcomes."""
+    """Sole to joint's internal triggers are exactly its steps' and deadlines' outcomes."""
     outcomes = {o for step in stj.automated_steps for o in step.outcomes}
     assert set(internal_triggers(stj)) == outcomes | set(stj.on_overdue.values())
     assert {"EligibilityPassed", "EligibilityFailed", "TenureUpdateSucceeded"} <= outcomes

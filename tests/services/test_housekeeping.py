@@ -9,23 +9,25 @@ from services import housekeeping
 from services.automation import complete_step
 from services.processes import Context, now
 from services.steps import StepResult
-from tests.support import fire, start
+from tests.support import fire, new_id, start
 
 
 def failing_dispatch(*_: object) -> None:
     raise ConnectionError("broker down")
 
 
-def test_follow_ups_left_by_a_failed_dispatch_are_sent_by_the_sweep(app, db):
+def test_follow_ups_left_by_a_failed_dispatch_are_sent_by_the_sweep(app, client):
     """When the broker was down, the outbox keeps the follow-ups until the sweep sends them."""
     app.extensions["dispatch"] = failing_dispatch
-    client = app.test_client()
     process = start(client, "soletojoint")
     assert fire(client, process, "CancelProcess", {"comment": "Withdrawn"}).status_code == 200
     repo = app.extensions["repository"]()
     left = list(repo.pending_follow_ups(now() + timedelta(seconds=1)))
     assert [f.name for _, f in left] == [
-        "ProcessStartedEvent", "ProcessStartedAgainstTenureEvent", "ProcessClosedEvent"]
+        "ProcessStartedEvent",
+        "ProcessStartedAgainstTenureEvent",
+        "ProcessClosedEvent",
+    ]
 
     sent: list[tuple[str, FollowUp]] = []
     count = housekeeping.sweep_outbox(
@@ -37,10 +39,10 @@ def test_follow_ups_left_by_a_failed_dispatch_are_sent_by_the_sweep(app, db):
     assert list(repo.pending_follow_ups(now() + timedelta(seconds=1))) == []
 
 
-def test_sweep_leaves_fresh_follow_ups_and_keeps_what_it_could_not_send(app):
+def test_sweep_leaves_fresh_follow_ups_and_keeps_what_it_could_not_send(app, client):
     """Recent follow-ups are not swept (their request may still send them); failed sends stay."""
     app.extensions["dispatch"] = failing_dispatch
-    process = start(app.test_client(), "changeofname")
+    process = start(client, "changeofname")
     repo = app.extensions["repository"]()
 
     assert housekeeping.sweep_outbox(repo, timedelta(minutes=5), lambda *_: None) == 0
@@ -55,14 +57,17 @@ def test_overdue_cases_are_flagged_once_with_an_event(client, app, dispatched):
     for trigger, form in [
         ("EnterNewName", {"title": "Mr", "firstName": "Al", "surname": "Li"}),
         ("RequestDocumentsDes", {}),
-        ("ReviewDocuments", {"seenPhotographicId": True, "seenSecondId": True,
-                             "atLeastOneDocument": True}),
+        (
+            "ReviewDocuments",
+            {"seenPhotographicId": True, "seenSecondId": True, "atLeastOneDocument": True},
+        ),
         ("SubmitApplication", {}),
     ]:
-        assert fire(client, process, trigger, form).status_code == 200
+        assert fire(client, process, trigger, form, [new_id()]).status_code == 200
     repo = app.extensions["repository"]()
     due = repo.get(process["id"]).current_state.due_at
-    assert due is not None and timedelta(days=4) < due - now() <= timedelta(days=5)
+    assert due is not None
+    assert timedelta(days=4) < due - now() <= timedelta(days=5)
 
     record = app.extensions["dispatch"]
     assert housekeeping.mark_overdue(repo, record, at=due - timedelta(seconds=1)) == 0
@@ -77,19 +82,29 @@ def test_a_failed_case_left_alone_is_closed_when_its_time_runs_out(client, app, 
     """Where the definition says so, an overdue state fires its trigger, with the reason kept."""
     process = start(client, "soletojoint")
     repo = app.extensions["repository"]()
-    fire(client, process, "CheckAutomatedEligibility",
-         {"incomingTenantId": "6b2b4b8e-2a4f-4f0e-9a43-5f1d0c3e7a11"})
+    fire(
+        client,
+        process,
+        "CheckAutomatedEligibility",
+        {"incomingTenantId": "6b2b4b8e-2a4f-4f0e-9a43-5f1d0c3e7a11"},
+    )
     stored = repo.get(process["id"])
-    complete_step(repo, stored, stored.state, StepResult("EligibilityFailed"), Context(),
-                  lambda *_: None)
+    complete_step(
+        repo, stored, stored.state, StepResult("EligibilityFailed"), Context(), lambda *_: None
+    )
     due = repo.get(process["id"]).current_state.due_at
     assert due is not None
 
-    assert housekeeping.mark_overdue(repo, app.extensions["dispatch"],
-                                     at=due + timedelta(minutes=1)) == 1
+    assert (
+        housekeeping.mark_overdue(repo, app.extensions["dispatch"], at=due + timedelta(minutes=1))
+        == 1
+    )
 
     closed = repo.get(process["id"])
     assert closed.state == "ProcessClosed"
     assert closed.previous_states[-1].overdue is True
-    assert "no action in AutomatedChecksFailed for 30 days" in closed.current_state.form_data["reason"]
+    assert (
+        "no action in AutomatedChecksFailed for 30 days"
+        in closed.current_state.form_data["reason"]
+    )
     assert {"ProcessOverdue", "ProcessClosedEvent"} <= set(dispatched.names())

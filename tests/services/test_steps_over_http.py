@@ -23,17 +23,30 @@ def ports_for(fake_services) -> Ports:  # type: ignore[no-untyped-def]
 def seed(fake_services) -> dict[str, str]:  # type: ignore[no-untyped-def]
     tenure_id, tenant_id, incoming_id = new_id(), new_id(), new_id()
     fake_services.tenures[tenure_id] = {
-        "id": tenure_id, "isActive": True, "tenureType": {"code": "SEC", "description": "Secure"},
+        "id": tenure_id,
+        "isActive": True,
+        "tenureType": {"code": "SEC", "description": "Secure"},
         "householdMembers": [
-            {"id": tenant_id, "personTenureType": "Tenant", "isResponsible": True,
-             "dateOfBirth": "1970-01-01"},
-            {"id": incoming_id, "personTenureType": "HouseholdMember", "isResponsible": False,
-             "dateOfBirth": "1975-01-01"},
+            {
+                "id": tenant_id,
+                "personTenureType": "Tenant",
+                "isResponsible": True,
+                "dateOfBirth": "1970-01-01",
+            },
+            {
+                "id": incoming_id,
+                "personTenureType": "HouseholdMember",
+                "isResponsible": False,
+                "dateOfBirth": "1975-01-01",
+            },
         ],
         "tenuredAsset": {"id": new_id(), "fullAddress": "2 Mare Street"},
     }
     fake_services.persons[incoming_id] = {
-        "id": incoming_id, "firstName": "Ali", "surname": "Khan", "dateOfBirth": "1975-01-01",
+        "id": incoming_id,
+        "firstName": "Ali",
+        "surname": "Khan",
+        "dateOfBirth": "1975-01-01",
         "tenures": [{"id": tenure_id, "type": "Secure", "isActive": True}],
     }
     return {"tenure": tenure_id, "tenant": tenant_id, "incoming": incoming_id}
@@ -42,7 +55,9 @@ def seed(fake_services) -> dict[str, str]:  # type: ignore[no-untyped-def]
 def queued_step(client, app, dispatched, fake_services):  # type: ignore[no-untyped-def]
     case = seed(fake_services)
     process = start(
-        client, "soletojoint", targetId=case["tenure"],
+        client,
+        "soletojoint",
+        targetId=case["tenure"],
         relatedEntities=[{"id": case["tenant"], "targetType": "person", "subType": "tenant"}],
     )
     fire(client, process, "CheckAutomatedEligibility", {"incomingTenantId": case["incoming"]})
@@ -57,25 +72,29 @@ def test_eligibility_step_reads_both_records_over_http_with_the_token(
     process, task = queued_step(client, app, dispatched, fake_services)
     repo = app.extensions["repository"]()
 
-    done = automation.run_step(repo, task.name, task.payload, ports_for(fake_services),
-                               Context(), lambda *_: None)
+    done = automation.run_step(
+        repo, task.name, task.payload, ports_for(fake_services), Context(), lambda *_: None
+    )
 
-    assert done is not None and done.state == "AutomatedChecksPassed"
+    assert done is not None
+    assert done.state == "AutomatedChecksPassed"
     gets = fake_services.requests_to("GET")
     assert len(gets) == 2
     assert all(r.headers["authorization"] == f"Bearer {TOKEN}" for r in gets)
 
 
-def test_unavailable_service_is_left_to_the_caller_to_retry(client, app, dispatched,
-                                                            fake_services):
+def test_unavailable_service_is_left_to_the_caller_to_retry(
+    client, app, dispatched, fake_services
+):
     """A 503 is transient: it propagates (the task retries) and the process is unchanged."""
     process, task = queued_step(client, app, dispatched, fake_services)
     repo = app.extensions["repository"]()
     fake_services.fail_next(1, 503)
 
     with pytest.raises(ServiceUnavailable):
-        automation.run_step(repo, task.name, task.payload, ports_for(fake_services), Context(),
-                            lambda *_: None)
+        automation.run_step(
+            repo, task.name, task.payload, ports_for(fake_services), Context(), lambda *_: None
+        )
 
     stored = repo.get(process["id"])
     assert stored.state == "AutomatedChecksInProgress"
@@ -88,8 +107,17 @@ def test_rejected_request_is_recorded_as_a_failure(client, app, dispatched, fake
     repo = app.extensions["repository"]()
     fake_services.fail_next(1, 400, "Bad tenure id.")
 
-    assert automation.run_step(repo, task.name, task.payload, ports_for(fake_services),
-                               Context(), app.extensions["dispatch"]) is None
+    assert (
+        automation.run_step(
+            repo,
+            task.name,
+            task.payload,
+            ports_for(fake_services),
+            Context(),
+            app.extensions["dispatch"],
+        )
+        is None
+    )
 
     automation_state = repo.get(process["id"]).current_state.automation
     assert automation_state["status"] == "failed"

@@ -21,6 +21,7 @@ from pymongo.database import Database
 from api import create_app
 from settings import Settings
 from storage.mongo import database
+from tests.conftest import signed_in
 from workers.dispatch import dispatch
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,6 +60,7 @@ def receiver() -> Iterator[Receiver]:
     receiver = Receiver()
     yield receiver
     receiver.server.shutdown()
+    receiver.server.server_close()
 
 
 @pytest.fixture(scope="session")
@@ -67,7 +69,9 @@ def worker_db_name() -> str:
 
 
 @pytest.fixture(scope="session")
-def worker(settings: Settings, worker_db_name: str, receiver: Receiver) -> Iterator[dict[str, str]]:
+def worker(
+    settings: Settings, worker_db_name: str, receiver: Receiver
+) -> Iterator[dict[str, str]]:
     """A `celery worker` subprocess using the test database, with fast retries."""
     env = {
         **os.environ,
@@ -85,9 +89,23 @@ def worker(settings: Settings, worker_db_name: str, receiver: Receiver) -> Itera
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "workers.app", "worker", "--pool=solo",
-             "--without-heartbeat", "--without-gossip", "--without-mingle", "--loglevel=INFO"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "workers.app",
+                "worker",
+                "--pool=solo",
+                "--without-heartbeat",
+                "--without-gossip",
+                "--without-mingle",
+                "--loglevel=INFO",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
     try:
         deadline = time.monotonic() + 30
@@ -114,7 +132,7 @@ def worker_db(settings: Settings, worker: dict[str, str], worker_db_name: str) -
 def live_client(worker_db: Database):  # type: ignore[no-untyped-def]
     """The API on the worker's database, queueing follow-ups on the real broker."""
     app = create_app({"TESTING": True, "MONGO_DB": worker_db.name}, dispatch=dispatch)
-    return app.test_client()
+    return signed_in(app, ["processes-admin"])
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from tests.support import BASE, body_of, fire, new_id, start
 from tests.workers.conftest import WEBHOOK_SECRET
 
 TODAY_ADULT = "1980-04-01"
+EVIDENCE = ["5658204f-f8f4-44c4-ad11-3345d295ac33"]  # a document in the evidence store
 
 
 def wait_for(condition: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:
@@ -33,34 +34,52 @@ def wait_for(condition: Callable[[], Any], what: str, timeout: float = 30.0) -> 
 
 def member(person_id: str, tenure_type: str, responsible: bool, born: str = TODAY_ADULT) -> dict:
     return {
-        "id": person_id, "type": "Person", "fullName": "A Resident", "isResponsible": responsible,
-        "dateOfBirth": born, "personTenureType": tenure_type,
+        "id": person_id,
+        "type": "Person",
+        "fullName": "A Resident",
+        "isResponsible": responsible,
+        "dateOfBirth": born,
+        "personTenureType": tenure_type,
     }
 
 
 def seed_case(db: Database, *, incoming_born: str = TODAY_ADULT, code: str = "SEC") -> dict:
     """A sole tenure with its tenant and a household member who asks to become joint tenant."""
     tenure_id, tenant_id, incoming_id = new_id(), new_id(), new_id()
-    db.tenures.insert_one({
-        "_id": tenure_id,
-        "householdMembers": [member(tenant_id, "Tenant", True),
-                             member(incoming_id, "HouseholdMember", False, incoming_born)],
-        "tenuredAsset": {"id": new_id(), "type": "Dwelling", "fullAddress": "1 Mare Street"},
-        "tenureType": {"code": code, "description": "Secure"},
-        "isActive": True, "startOfTenureDate": "2010-01-01", "endOfTenureDate": None,
-    })
+    db.tenures.insert_one(
+        {
+            "_id": tenure_id,
+            "householdMembers": [
+                member(tenant_id, "Tenant", True),
+                member(incoming_id, "HouseholdMember", False, incoming_born),
+            ],
+            "tenuredAsset": {"id": new_id(), "type": "Dwelling", "fullAddress": "1 Mare Street"},
+            "tenureType": {"code": code, "description": "Secure"},
+            "isActive": True,
+            "startOfTenureDate": "2010-01-01",
+            "endOfTenureDate": None,
+        }
+    )
     for person_id, born in ((tenant_id, TODAY_ADULT), (incoming_id, incoming_born)):
-        db.persons.insert_one({
-            "_id": person_id, "title": "Ms", "firstName": "Sam", "middleName": "",
-            "surname": "Jones", "dateOfBirth": born, "tenures": [
-                {"id": tenure_id, "type": "Secure", "isActive": True}],
-        })
+        db.persons.insert_one(
+            {
+                "_id": person_id,
+                "title": "Ms",
+                "firstName": "Sam",
+                "middleName": "",
+                "surname": "Jones",
+                "dateOfBirth": born,
+                "tenures": [{"id": tenure_id, "type": "Secure", "isActive": True}],
+            }
+        )
     return {"tenure": tenure_id, "tenant": tenant_id, "incoming": incoming_id}
 
 
 def start_joint(client, case: dict) -> dict:  # type: ignore[no-untyped-def]
     return start(
-        client, "soletojoint", targetId=case["tenure"],
+        client,
+        "soletojoint",
+        targetId=case["tenure"],
         relatedEntities=[{"id": case["tenant"], "targetType": "person", "subType": "tenant"}],
     )
 
@@ -81,8 +100,9 @@ def test_eligible_case_passes_automated_checks_with_reasons(live_client, worker_
     """The worker checks every rule, keeps each result with its reason, and moves the case on."""
     case = seed_case(worker_db)
     process = start_joint(live_client, case)
-    response = fire(live_client, process, "CheckAutomatedEligibility",
-                    {"incomingTenantId": case["incoming"]})
+    response = fire(
+        live_client, process, "CheckAutomatedEligibility", {"incomingTenantId": case["incoming"]}
+    )
     assert body_of(response)["currentState"]["automation"]["status"] == "queued"
 
     done = wait_for_state(live_client, process, "AutomatedChecksPassed")
@@ -90,8 +110,12 @@ def test_eligible_case_passes_automated_checks_with_reasons(live_client, worker_
     checks = done["currentState"]["processData"]["formData"]["eligibilityChecks"]
     assert {c["id"] for c in checks} >= {"BR2", "BR3", "BR4", "BR6", "BR9", "BR19"}
     assert all(c["passed"] and c["reason"] for c in checks)
-    assert {"id": case["incoming"], "targetType": "person", "subType": "householdMember",
-            "description": "Sam Jones"} in done["relatedEntities"]
+    assert {
+        "id": case["incoming"],
+        "targetType": "person",
+        "subType": "householdMember",
+        "description": "Sam Jones",
+    } in done["relatedEntities"]
     assert done["currentState"]["permittedTriggers"] == ["CheckManualEligibility", "CancelProcess"]
 
 
@@ -103,14 +127,18 @@ def test_minor_fails_automated_checks_and_says_why(live_client, worker_db):
 
     done = wait_for_state(live_client, process, "AutomatedChecksFailed")
 
-    failed = [c for c in done["currentState"]["processData"]["formData"]["eligibilityChecks"]
-              if not c["passed"]]
+    failed = [
+        c
+        for c in done["currentState"]["processData"]["formData"]["eligibilityChecks"]
+        if not c["passed"]
+    ]
     assert [c["id"] for c in failed] == ["BR19"]
     assert "under 18" in failed[0]["reason"]
 
 
-def test_unknown_tenure_is_recorded_as_failure_and_can_be_retried(live_client, worker_db,
-                                                                  events_stream):
+def test_unknown_tenure_is_recorded_as_failure_and_can_be_retried(
+    live_client, worker_db, events_stream
+):
     """A missing record fails the step visibly; once fixed, retry runs it to its outcome."""
     case = seed_case(worker_db)
     tenure = worker_db.tenures.find_one_and_delete({"_id": case["tenure"]})
@@ -118,14 +146,22 @@ def test_unknown_tenure_is_recorded_as_failure_and_can_be_retried(live_client, w
     fire(live_client, process, "CheckAutomatedEligibility", {"incomingTenantId": case["incoming"]})
 
     failed = wait_for(
-        lambda: (b := current(live_client, process))["currentState"]["automation"]["status"]
-        == "failed" and b,
+        lambda: (
+            (b := current(live_client, process))["currentState"]["automation"]["status"]
+            == "failed"
+            and b
+        ),
         "the failure to be recorded",
     )
     assert failed["currentState"]["state"] == "AutomatedChecksInProgress"
     assert case["tenure"] in failed["currentState"]["automation"]["reason"]
-    wait_for(lambda: any(e["eventType"] == "AutomationFailed" and e["entityId"] == process["id"]
-                         for e in stream_events(events_stream)), "AutomationFailed on the stream")
+    wait_for(
+        lambda: any(
+            e["eventType"] == "AutomationFailed" and e["entityId"] == process["id"]
+            for e in stream_events(events_stream)
+        ),
+        "AutomationFailed on the stream",
+    )
 
     worker_db.tenures.insert_one(tenure)
     response = live_client.post(f"{BASE}/soletojoint/{process['id']}/automation/retry")
@@ -143,20 +179,35 @@ def test_retry_is_refused_where_there_is_no_automated_step(live_client, worker_d
 
 def drive_to_tenure_appointment(client, process: dict) -> None:  # type: ignore[no-untyped-def]
     steps: list[tuple[str, dict[str, Any]]] = [
-        ("CheckManualEligibility", {"br11": True, **{k: False for k in
-                                    ("br12", "br13", "br15", "br16", "br7", "br8", "br9")}}),
+        (
+            "CheckManualEligibility",
+            {
+                "br11": True,
+                **{k: False for k in ("br12", "br13", "br15", "br16", "br7", "br8", "br9")},
+            },
+        ),
         ("CheckTenancyBreach", {"br5": False, "br10": False, "br17": False, "br18": False}),
         ("RequestDocumentsDes", {}),
-        ("ReviewDocuments", {k: True for k in ("seenPhotographicId", "seenSecondId",
-                             "isNotInImmigrationControl", "seenProofOfRelationship",
-                             "incomingTenantLivingInProperty")}),
+        (
+            "ReviewDocuments",
+            {
+                k: True
+                for k in (
+                    "seenPhotographicId",
+                    "seenSecondId",
+                    "isNotInImmigrationControl",
+                    "seenProofOfRelationship",
+                    "incomingTenantLivingInProperty",
+                )
+            },
+        ),
         ("SubmitApplication", {}),
         ("TenureInvestigation", {"tenureInvestigationRecommendation": "approve"}),
         ("HOApproval", {"hoRecommendation": "approve", "housingAreaManagerName": "Jo Bloggs"}),
         ("ScheduleTenureAppointment", {"appointmentDateTime": "2026-12-10T10:00:00"}),
     ]
     for trigger, form in steps:
-        response = fire(client, process, trigger, form)
+        response = fire(client, process, trigger, form, documents=EVIDENCE)
         assert response.status_code == 200, (trigger, response.get_json())
 
 
@@ -178,8 +229,12 @@ def test_sole_to_joint_runs_to_completion_and_creates_the_joint_tenure(live_clie
     joint = {m["id"]: m for m in new_tenure["householdMembers"]}
     assert joint[case["incoming"]]["personTenureType"] == "Tenant"
     assert joint[case["incoming"]]["isResponsible"] is True
-    assert {"id": new_tenure_id, "targetType": "tenure", "subType": "newTenure",
-            "description": "New Tenure created for this process."} in updated["relatedEntities"]
+    assert {
+        "id": new_tenure_id,
+        "targetType": "tenure",
+        "subType": "newTenure",
+        "description": "New Tenure created for this process.",
+    } in updated["relatedEntities"]
     response = fire(live_client, process, "CompleteProcess", {"hasNotifiedResident": True})
     assert body_of(response)["currentState"]["state"] == "ProcessCompleted"
 
@@ -187,14 +242,24 @@ def test_sole_to_joint_runs_to_completion_and_creates_the_joint_tenure(live_clie
 def test_change_of_name_writes_the_submitted_name_to_the_person(live_client, worker_db):
     """UpdateName writes the name entered at the start of the case, then completes it."""
     person_id = new_id()
-    worker_db.persons.insert_one({"_id": person_id, "title": "Mr", "firstName": "Pat",
-                                  "middleName": "", "surname": "Williams", "tenures": []})
+    worker_db.persons.insert_one(
+        {
+            "_id": person_id,
+            "title": "Mr",
+            "firstName": "Pat",
+            "middleName": "",
+            "surname": "Williams",
+            "tenures": [],
+        }
+    )
     process = start(live_client, "changeofname", targetId=person_id)
     steps: list[tuple[str, dict[str, Any]]] = [
         ("EnterNewName", {"title": "Mx", "firstName": "Patrice", "surname": "Okafor"}),
         ("RequestDocumentsDes", {}),
-        ("ReviewDocuments", {"seenPhotographicId": True, "seenSecondId": True,
-                             "atLeastOneDocument": True}),
+        (
+            "ReviewDocuments",
+            {"seenPhotographicId": True, "seenSecondId": True, "atLeastOneDocument": True},
+        ),
         ("SubmitApplication", {}),
         ("TenureInvestigation", {"tenureInvestigationRecommendation": "approve"}),
         ("HOApproval", {"hoRecommendation": "approve", "housingAreaManagerName": "Jo Bloggs"}),
@@ -202,18 +267,24 @@ def test_change_of_name_writes_the_submitted_name_to_the_person(live_client, wor
         ("UpdateName", {"hasNotifiedResident": True}),
     ]
     for trigger, form in steps:
-        assert fire(live_client, process, trigger, form).status_code == 200, trigger
+        assert fire(live_client, process, trigger, form, EVIDENCE).status_code == 200, trigger
 
     wait_for_state(live_client, process, "NameUpdated")
 
     person = worker_db.persons.find_one({"_id": person_id})
     assert (person["title"], person["firstName"], person["middleName"], person["surname"]) == (
-        "Mx", "Patrice", "", "Okafor")
+        "Mx",
+        "Patrice",
+        "",
+        "Okafor",
+    )
 
 
 def stream_events(events_stream) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
-    return [json.loads(fields["event"])
-            for _, fields in events_stream.xrange("processes.events", count=100_000)]
+    return [
+        json.loads(fields["event"])
+        for _, fields in events_stream.xrange("processes.events", count=100_000)
+    ]
 
 
 def test_events_reach_the_stream_once_with_the_request_correlation_id(
@@ -221,15 +292,24 @@ def test_events_reach_the_stream_once_with_the_request_correlation_id(
 ):
     """ProcessStarted goes to the stream and to webhooks, signed, carrying the correlation id."""
     correlation_id = str(uuid.uuid4())
-    body = {"processName": "changeofname", "targetId": new_id(), "targetType": "person",
-            "relatedEntities": [], "formData": {}, "documents": []}
+    body = {
+        "processName": "changeofname",
+        "targetId": new_id(),
+        "targetType": "person",
+        "relatedEntities": [],
+        "formData": {},
+        "documents": [],
+    }
     response = live_client.post(BASE, json=body, headers={"x-correlation-id": correlation_id})
     assert response.headers["x-correlation-id"] == correlation_id
     process_id = body_of(response)["id"]
 
     def started() -> list[dict[str, Any]]:
-        return [e for e in stream_events(events_stream)
-                if e["eventType"] == "ProcessStartedEvent" and e["entityId"] == process_id]
+        return [
+            e
+            for e in stream_events(events_stream)
+            if e["eventType"] == "ProcessStartedEvent" and e["entityId"] == process_id
+        ]
 
     (event,) = wait_for(started, "ProcessStartedEvent on the stream")
     assert event["correlationId"] == correlation_id
@@ -240,8 +320,9 @@ def test_events_reach_the_stream_once_with_the_request_correlation_id(
         lambda: next((d for d in receiver.deliveries if d["event"]["id"] == event["id"]), None),
         "the webhook delivery",
     )
-    expected = "sha256=" + hmac.new(WEBHOOK_SECRET.encode(), delivery["body"],
-                                    hashlib.sha256).hexdigest()
+    expected = (
+        "sha256=" + hmac.new(WEBHOOK_SECRET.encode(), delivery["body"], hashlib.sha256).hexdigest()
+    )
     assert delivery["headers"]["X-Processes-Signature-256"] == expected
     assert delivery["headers"]["X-Processes-Event-Id"] == event["id"]
 
@@ -252,11 +333,16 @@ def test_a_step_delivered_twice_takes_effect_once(live_client, worker_db, settin
 
     case = seed_case(worker_db)
     process = start_joint(live_client, case)
-    response = fire(live_client, process, "CheckAutomatedEligibility",
-                    {"incomingTenantId": case["incoming"]})
+    response = fire(
+        live_client, process, "CheckAutomatedEligibility", {"incomingTenantId": case["incoming"]}
+    )
     queued = body_of(response)
-    payload = {"processId": process["id"], "processName": "soletojoint",
-               "state": "AutomatedChecksInProgress", "version": queued["version"]}
+    payload = {
+        "processId": process["id"],
+        "processName": "soletojoint",
+        "state": "AutomatedChecksInProgress",
+        "version": queued["version"],
+    }
     celery_app.send_task("processes.run_step", args=["check_sole_to_joint_eligibility", payload])
 
     wait_for_state(live_client, process, "AutomatedChecksPassed")

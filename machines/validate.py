@@ -1,0 +1,363 @@
+"""What is wrong with a process definition: on its own, and for the processes already stored.
+
+`problems(definition, steps)` checks a definition by itself: every state reachable, a way
+out of every state that is not final, forms and examples for client triggers, automated
+steps that exist. `stranded(definition, uses)` checks it against what stored processes are
+doing (the states they are in, the triggers they were offered), which is what a change to a
+definition can break.
+
+A definition module may declare `migrations = {from_version: function(old_state) -> new_state}`;
+each function maps the states of that version to those of the next one.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections import deque
+from collections.abc import Callable, Collection, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import SchemaError
+from statemachine.exceptions import InvalidDefinition
+
+import machines
+from machines.definition import INITIAL_STATE, ProcessDefinition, build_machine
+from machines.describe import trigger_kind
+
+Migration = Callable[[str], str]
+UNKNOWN_KEY = "notAFieldOfThisForm"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a definition: a stable `code`, what it is about, and why."""
+
+    process_name: str
+    code: str
+    subject: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.process_name}: [{self.code}] {self.message}"
+
+
+@dataclass(frozen=True)
+class StoredUse:
+    """How many stored processes of a type and version are in a state, offered which triggers
+    and waiting for which automated step: what the store counts for `stranded`."""
+
+    process_name: str
+    definition_version: int
+    state: str
+    permitted_triggers: tuple[str, ...]
+    step: str | None
+    count: int
+
+
+def problems(
+    definition: ProcessDefinition,
+    steps: Collection[str] | None = None,
+    *,
+    format_checker: FormatChecker | None = None,
+    migrations: Mapping[int, Migration] | None = None,
+) -> list[Problem]:
+    """Everything wrong with `definition` by itself; `steps` are the automated step names
+    that exist (not checked when None)."""
+    found = _Found(definition.name)
+    _check_names(definition, found)
+    _check_graph(definition, found)
+    _check_forms(definition, found, format_checker or FormatChecker())
+    _check_automation(definition, found, steps)
+    if migrations is None:
+        migrations = declared_migrations(definition)
+    for version, function in migrations.items():
+        if not isinstance(version, int) or not 1 <= version < definition.version:
+            found.add(
+                "bad-migration",
+                str(version),
+                f"A migration is declared from version "
+                f"{version!r}, but only versions 1 to {definition.version - 1} came before "
+                f"version {definition.version}.",
+            )
+        if not callable(function):
+            found.add(
+                "bad-migration",
+                str(version),
+                f"The migration from version {version} is not a function.",
+            )
+    if not found.items:
+        try:
+            build_machine(definition)
+        except InvalidDefinition as error:
+            found.add(
+                "invalid-machine", definition.name, f"python-statemachine refuses it: {error}"
+            )
+    return found.items
+
+
+def stranded(
+    definition: ProcessDefinition,
+    uses: Iterable[StoredUse],
+    migrations: Mapping[int, Migration] | None = None,
+) -> list[Problem]:
+    """What `definition` would strand among stored processes: states it no longer has,
+    triggers they were offered that it no longer has or no longer allows there, and automated
+    steps they wait for that it no longer runs."""
+    if migrations is None:
+        migrations = declared_migrations(definition)
+    found = _Found(definition.name)
+    for use in uses:
+        if use.process_name != definition.name:
+            continue
+        one = use.count == 1
+        who = f"{use.count} stored process{'' if one else 'es'} at version "
+        who += str(use.definition_version)
+        were, wait = ("was", "waits") if one else ("were", "wait")
+        fix = _fix(definition, use, migrations)
+        if use.definition_version > definition.version:
+            found.add(
+                "newer-version-stored",
+                str(use.definition_version),
+                f"{who} started under a newer definition than this one (v{definition.version}).",
+            )
+        if use.state not in definition.states:
+            found.add(
+                "stranded-state",
+                use.state,
+                f"{who} {'is' if one else 'are'} in {use.state}, which the definition "
+                f"no longer has.{fix}",
+            )
+            continue
+        allowed = definition.permitted_triggers(use.state)
+        for trigger in use.permitted_triggers:
+            if trigger not in definition.trigger_by_name:
+                found.add(
+                    "removed-trigger",
+                    trigger,
+                    f"{who} in {use.state} {were} offered {trigger}, which the definition "
+                    f"no longer has.{fix}",
+                )
+            elif trigger not in allowed:
+                found.add(
+                    "trigger-no-longer-permitted",
+                    trigger,
+                    f"{who} in {use.state} {were} offered {trigger}, which can no longer "
+                    f"be sent from {use.state}.{fix}",
+                )
+        step = definition.automated_step_by_state.get(use.state)
+        if use.step and (step is None or step.step != use.step):
+            found.add(
+                "removed-step",
+                use.step,
+                f"{who} in {use.state} {wait} for the automated step {use.step}, which "
+                f"the definition no longer runs there.{fix}",
+            )
+    return found.items
+
+
+def declared_migrations(definition: ProcessDefinition) -> dict[int, Migration]:
+    """The `migrations` of the module that defines `definition` (none for other definitions)."""
+    for module_info in pkgutil.iter_modules(machines.__path__):
+        module = importlib.import_module(f"{machines.__name__}.{module_info.name}")
+        if getattr(module, "definition", None) is definition:
+            return dict(getattr(module, "migrations", None) or {})
+    return {}
+
+
+def migrate_state(
+    migrations: Mapping[int, Migration], from_version: int, to_version: int, state: str
+) -> str:
+    """`state` of version `from_version` as a state of `to_version`; a version with no
+    migration keeps its states."""
+    for version in range(from_version, to_version):
+        function = migrations.get(version)
+        if function is not None:
+            state = function(state)
+    return state
+
+
+class _Found:
+    def __init__(self, process_name: str) -> None:
+        self.process_name = process_name
+        self.items: list[Problem] = []
+
+    def add(self, code: str, subject: str, message: str) -> None:
+        self.items.append(Problem(self.process_name, code, subject, message))
+
+
+def _fix(
+    definition: ProcessDefinition, use: StoredUse, migrations: Mapping[int, Migration]
+) -> str:
+    if use.definition_version > definition.version:
+        return ""
+    if use.definition_version == definition.version:
+        return (
+            f" Changing a definition under running processes needs a new version: make it "
+            f"version {definition.version + 1}, with a migration from version "
+            f"{definition.version} if states change, then migrate."
+        )
+    try:
+        target = migrate_state(migrations, use.definition_version, definition.version, use.state)
+    except Exception as error:  # noqa: BLE001 - a broken migration is reported, not raised
+        return f" Its migration fails for {use.state}: {error!r}."
+    where = f" maps {use.state} to {target}" if target != use.state else f" keeps {use.state}"
+    if target not in definition.states:
+        return f" The migration{where}, which the definition does not have either."
+    return (
+        f" The migration{where}: run `flask --app api migrate {definition.name} "
+        f"--from-version {use.definition_version} --apply`."
+    )
+
+
+def _check_names(definition: ProcessDefinition, found: _Found) -> None:
+    states = set(definition.states)
+    named = [
+        ("first_state", [definition.first_state]),
+        ("time_limits_days", list(definition.time_limits_days)),
+        ("on_overdue", list(definition.on_overdue)),
+        ("state_events", list(definition.state_events)),
+        ("automated_steps", [step.state for step in definition.automated_steps]),
+    ]
+    for where, names in named:
+        for name in names:
+            if name not in states:
+                found.add(
+                    "unknown-state",
+                    name,
+                    f"{where} names {name}, which no trigger enters or leaves.",
+                )
+    names = [trigger.name for trigger in definition.all_triggers]
+    for name in sorted({n for n in names if names.count(n) > 1}):
+        found.add("duplicate-trigger", name, f"Two triggers are called {name}.")
+
+
+def _check_graph(definition: ProcessDefinition, found: _Found) -> None:
+    leaving: dict[str, set[str]] = {state: set() for state in definition.states}
+    entering: dict[str, set[str]] = {state: set() for state in definition.states}
+    for trigger in definition.all_triggers:
+        for source in trigger.sources:
+            leaving[source].update(trigger.targets)
+            for target in trigger.targets:
+                entering[target].add(source)
+    reached = _closure([INITIAL_STATE], leaving)
+    finishing = _closure(definition.final_states, entering)
+    for state in definition.states:
+        final = definition.is_final(state)
+        if state not in reached:
+            found.add(
+                "unreachable-state", state, f"{state} cannot be reached from {INITIAL_STATE}."
+            )
+        if final and leaving[state]:
+            found.add("final-state-has-exits", state, f"{state} is final but triggers leave it.")
+        elif not final and not leaving[state]:
+            found.add("no-way-out", state, f"{state} is not final and no trigger leaves it.")
+        elif not final and state not in finishing:
+            found.add(
+                "cannot-finish",
+                state,
+                f"No chain of triggers leads from {state} to a final state.",
+            )
+
+
+def _check_forms(definition: ProcessDefinition, found: _Found, checker: FormatChecker) -> None:
+    forms: list[tuple[str, Mapping[str, Any] | None, Mapping[str, Any] | None]] = [
+        (trigger.name, trigger.form, trigger.example)
+        for trigger in definition.client_triggers.values()
+    ]
+    forms.append(("the start form", definition.start_form, definition.start_example))
+    for name, schema, example in forms:
+        if not schema:
+            found.add("missing-schema", name, f"{name} is sent by clients but has no form schema.")
+            continue
+        try:
+            Draft202012Validator.check_schema(schema)
+        except SchemaError as error:
+            found.add(
+                "invalid-schema",
+                name,
+                f"{name}'s form is not a valid JSON Schema: {error.message}",
+            )
+            continue
+        if example is None:
+            found.add("missing-example", name, f"{name} has no example formData.")
+            continue
+        validator = Draft202012Validator(schema, format_checker=checker)
+        failures = [error.message for error in validator.iter_errors(dict(example))]
+        if failures:
+            found.add(
+                "example-fails-schema",
+                name,
+                f"{name}'s example does not pass its own form: {'; '.join(failures)}",
+            )
+        elif name != "the start form" and validator.is_valid({**example, UNKNOWN_KEY: 1}):
+            found.add(
+                "schema-accepts-unknown-keys",
+                name,
+                f"{name}'s form accepts keys it does not declare; build it with "
+                f"machines.forms.form() so that unknown keys are refused.",
+            )
+
+
+def _check_automation(
+    definition: ProcessDefinition, found: _Found, steps: Collection[str] | None
+) -> None:
+    for trigger in definition.triggers:
+        if trigger_kind(definition, trigger) == "internal":
+            found.add(
+                "unfired-trigger",
+                trigger.name,
+                f"{trigger.name} has no form, so clients cannot send it, and no automated "
+                f"step or time limit fires it.",
+            )
+    for step in definition.automated_steps:
+        if steps is not None and step.step not in steps:
+            found.add(
+                "missing-step",
+                step.step,
+                f"The automated step {step.step} (at {step.state}) is not a registered "
+                f"step function.",
+            )
+        for outcome in step.outcomes:
+            fired = definition.trigger_by_name.get(outcome)
+            if fired is None or step.state not in fired.sources or fired.client:
+                found.add(
+                    "bad-outcome",
+                    outcome,
+                    f"The step {step.step} ends with {outcome}, which is not an internal "
+                    f"trigger leaving {step.state}.",
+                )
+        for name in definition.permitted_triggers(step.state):
+            found.add(
+                "client-trigger-in-automated-state",
+                name,
+                f"Clients may send {name} while the automated step {step.step} runs at "
+                f"{step.state}.",
+            )
+    for state, name in definition.on_overdue.items():
+        timeout = definition.trigger_by_name.get(name)
+        if state not in definition.time_limits_days:
+            found.add(
+                "overdue-without-time-limit",
+                state,
+                f"{state} fires {name} when overdue but has no time limit.",
+            )
+        if timeout is None or state not in timeout.sources:
+            found.add(
+                "bad-overdue-trigger",
+                name,
+                f"{name}, fired when {state} is overdue, does not leave {state}.",
+            )
+
+
+def _closure(start: Iterable[str], links: Mapping[str, set[str]]) -> set[str]:
+    seen = set(start)
+    queue = deque(seen)
+    while queue:
+        for following in links.get(queue.popleft(), ()):
+            if following not in seen:
+                seen.add(following)
+                queue.append(following)
+    return seen

@@ -1,0 +1,1 @@
+"""Use cases: what the API and the workers ask of processes, independent of both."""

@@ -1,0 +1,243 @@
+"""Definition checks and version compatibility, without any I/O."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+import machines
+from machines import describe, tenancyaudit, validate
+from machines.definition import (
+    AutomatedStep,
+    Branch,
+    ProcessDefinition,
+    Trigger,
+    move,
+    outcome,
+)
+from machines.forms import TEXT, TRUE, form
+from machines.validate import StoredUse
+from services.forms import format_checker
+from services.steps import STEPS
+
+DEFINITIONS = [pytest.param(d, id=name) for name, d in sorted(machines.registry().items())]
+
+
+def broken_definition() -> ProcessDefinition:
+    """A definition with one of each mistake `problems` should report."""
+    return ProcessDefinition(
+        name="broken",
+        title="Broken",
+        target_type="tenure",
+        version=1,
+        first_state="Open",
+        triggers=(
+            move("Close", "Open", "Closed", form({}, {"reason": TEXT})),
+            move("Review", "Orphan", "Closed", form({"ok": TRUE}), {"ok": "maybe"}),
+            move("Loosen", "Open", "Loose", {"type": "object"}, {}),
+            Trigger("Bare", ("Open",), (Branch("Closed"),), {}, {}),
+            Trigger("Unexampled", ("Open",), (Branch("Closed"),), form({"a": TEXT}), None),
+            outcome("Nudge", "Open", "Stuck"),
+            move("Check", "Loose", "Checking", form()),
+            outcome("Checked", "Checking", "Loose"),
+            move("Poke", "Checking", "Loose", form()),
+            move("Circle", "Loose", "Around", form()),
+            move("Back", "Around", "Loose", form()),
+        ),
+        final_states=("Closed",),
+        automated_steps=(AutomatedStep("Checking", "no_such_step", ("Checked", "Close")),),
+        time_limits_days={"Nowhere": 3},
+        on_overdue={"Open": "Close"},
+    )
+
+
+@pytest.mark.parametrize("definition", DEFINITIONS)
+def test_registered_definitions_have_no_problems(definition: ProcessDefinition):
+    """Every process in the registry passes every check."""
+    assert validate.problems(definition, STEPS, format_checker=format_checker) == []
+
+
+def test_broken_definition_reports_each_mistake():
+    """Each deliberate mistake is reported under its code, naming what it is about."""
+    found = {
+        (p.code, p.subject)
+        for p in validate.problems(broken_definition(), STEPS, format_checker=format_checker)
+    }
+    assert {
+        ("unreachable-state", "Orphan"),
+        ("no-way-out", "Stuck"),
+        ("cannot-finish", "Loose"),
+        ("cannot-finish", "Around"),
+        ("missing-schema", "Bare"),
+        ("missing-example", "Unexampled"),
+        ("example-fails-schema", "Review"),
+        ("schema-accepts-unknown-keys", "Loosen"),
+        ("unfired-trigger", "Nudge"),
+        ("missing-step", "no_such_step"),
+        ("bad-outcome", "Close"),
+        ("client-trigger-in-automated-state", "Poke"),
+        ("unknown-state", "Nowhere"),
+        ("overdue-without-time-limit", "Open"),
+    } <= found
+
+
+def test_problem_reads_as_a_line_of_the_listing():
+    """A problem prints as `process: [code] message`."""
+    problem = validate.Problem("broken", "no-way-out", "Stuck", "Stuck is not final.")
+    assert str(problem) == "broken: [no-way-out] Stuck is not final."
+
+
+def test_step_names_are_not_checked_without_a_registry():
+    """Without the step registry, step names are taken on trust."""
+    found = {p.code for p in validate.problems(broken_definition())}
+    assert "missing-step" not in found
+
+
+def test_migration_from_an_impossible_version_is_reported():
+    """A migration must start from a version before the definition's own."""
+    definition = tenancyaudit.definition
+    found = validate.problems(definition, STEPS, migrations={definition.version: str.upper})
+    assert [(p.code, p.subject) for p in found] == [("bad-migration", str(definition.version))]
+
+
+def renamed(definition: ProcessDefinition, old: str, new: str, version: int) -> ProcessDefinition:
+    """`definition` at `version` with state `old` called `new`."""
+
+    def name(state: str) -> str:
+        return new if state == old else state
+
+    triggers = tuple(
+        dataclasses.replace(
+            t,
+            sources=tuple(name(s) for s in t.sources),
+            branches=tuple(dataclasses.replace(b, target=name(b.target)) for b in t.branches),
+        )
+        for t in definition.triggers
+    )
+    return dataclasses.replace(
+        definition,
+        version=version,
+        triggers=triggers,
+        final_states=tuple(name(s) for s in definition.final_states),
+        time_limits_days={name(s): d for s, d in definition.time_limits_days.items()},
+    )
+
+
+def use(state: str, *triggers: str, version: int = 1, step: str | None = None, count: int = 2):
+    return StoredUse("tenancyaudit", version, state, triggers, step, count)
+
+
+def test_unchanged_definition_strands_nothing():
+    """Stored processes in the definition's own states, offered its own triggers, are fine."""
+    definition = tenancyaudit.definition
+    uses = [use(state, *definition.permitted_triggers(state)) for state in definition.states] + [
+        use("TenureCheckInProgress", step="check_tenure_active")
+    ]
+    assert validate.stranded(definition, uses, {}) == []
+
+
+def test_renamed_state_strands_processes_in_it_and_names_the_migration():
+    """Processes in a state the new version lacks are reported, with the command that moves
+    them when a migration maps the state."""
+    v2 = renamed(tenancyaudit.definition, "NoAccess", "AccessRefused", version=2)
+    uses = [use("NoAccess", "ScheduleVisit"), use("AuditRequested", "ScheduleVisit")]
+    unmigrated = validate.stranded(v2, uses, {})
+    assert [(p.code, p.subject) for p in unmigrated] == [("stranded-state", "NoAccess")]
+    assert "2 stored processes at version 1 are in NoAccess" in unmigrated[0].message
+    assert "does not have either" in unmigrated[0].message
+
+    migrations = {1: lambda state: {"NoAccess": "AccessRefused"}.get(state, state)}
+    (problem,) = validate.stranded(v2, uses, migrations)
+    assert "maps NoAccess to AccessRefused" in problem.message
+    assert "flask --app api migrate tenancyaudit --from-version 1 --apply" in problem.message
+
+
+def test_removed_and_moved_triggers_and_steps_are_reported():
+    """Offered triggers the definition dropped or no longer allows there, and automated steps
+    it no longer runs, are reported; a change without a new version says to make one."""
+    definition = tenancyaudit.definition
+    uses = [
+        use("VisitScheduled", "RecordVisit", "RescheduleVisit", count=1),
+        use("AuditRequested", "RecordVisit"),
+        use("TenureCheckInProgress", step="check_tenure_still_active"),
+    ]
+    found = validate.stranded(definition, uses, {})
+    assert [(p.code, p.subject) for p in found] == [
+        ("removed-trigger", "RescheduleVisit"),
+        ("trigger-no-longer-permitted", "RecordVisit"),
+        ("removed-step", "check_tenure_still_active"),
+    ]
+    assert found[0].message.startswith("1 stored process at version 1 in VisitScheduled was ")
+    assert "needs a new version" in found[0].message
+
+
+def test_processes_from_a_newer_version_are_reported():
+    """Processes started under a later version than the code has are reported."""
+    found = validate.stranded(tenancyaudit.definition, [use("AuditRequested", version=3)], {})
+    assert [p.code for p in found] == ["newer-version-stored"]
+
+
+def test_other_process_types_are_ignored():
+    """Only stored processes of the definition's own type are compared with it."""
+    other = StoredUse("changeofname", 1, "EnterNewName", ("EnterNewName",), None, 5)
+    assert validate.stranded(tenancyaudit.definition, [other], {}) == []
+
+
+def test_migrate_state_chains_versions_and_keeps_unmapped_states():
+    """Each version's migration applies in turn; a version without one keeps its states."""
+    migrations = {1: lambda s: s + "-2", 3: lambda s: s + "-4"}
+    assert validate.migrate_state(migrations, 1, 4, "A") == "A-2-4"
+    assert validate.migrate_state(migrations, 2, 4, "A") == "A-4"
+    assert validate.migrate_state(migrations, 4, 4, "A") == "A"
+
+
+def test_declared_migrations_come_from_the_definition_module():
+    """Migrations are read from the module that defines the definition; none by default."""
+    assert validate.declared_migrations(tenancyaudit.definition) == {}
+    assert validate.declared_migrations(broken_definition()) == {}
+
+
+def test_describe_names_trigger_kinds_and_guards():
+    """The description says who sends each trigger and which guards choose its branches."""
+    stj = machines.get("soletojoint")
+    assert stj is not None
+    triggers = {t["name"]: t for t in describe.describe(stj)["triggers"]}
+    assert triggers["StartApplication"]["kind"] == "start"
+    assert triggers["EligibilityPassed"]["kind"] == "automated"
+    assert triggers["CloseInactiveProcess"]["kind"] == "deadline"
+    assert triggers["CheckManualEligibility"]["branches"] == [
+        {"target": "ManualChecksPassed", "condition": "manual_checks_pass"},
+        {"target": "ManualChecksFailed", "condition": "otherwise"},
+    ]
+    assert triggers["CheckAutomatedEligibility"]["requires"][0]["check"] == "has_tenant"
+
+
+def test_mermaid_labels_show_triggers_and_guards():
+    """Arrows carry the trigger's name, its guards in brackets, and who fires internal ones."""
+    stj = machines.get("soletojoint")
+    assert stj is not None
+    text = describe.mermaid(stj)
+    assert (
+        "AutomatedChecksPassed --> ManualChecksPassed : CheckManualEligibility "
+        "[manual_checks_pass]" in text
+    )
+    assert (
+        "AutomatedChecksInProgress --> AutomatedChecksPassed : EligibilityPassed "
+        "(automated)" in text
+    )
+    assert "CloseInactiveProcess (after 30 days)" in text
+
+
+def test_dot_marks_current_state_and_path():
+    """The DOT text fills the current state and the states passed through."""
+    text = describe.dot(
+        tenancyaudit.definition,
+        current="VisitScheduled",
+        visited=["ApplicationInitialised", "AuditRequested", "TenureCheckInProgress"],
+    )
+    assert text.startswith('digraph "tenancyaudit" {')
+    current = next(line for line in text.splitlines() if line.startswith('  "VisitScheduled" ['))
+    assert "#ffd54f" in current
+    passed = next(line for line in text.splitlines() if line.startswith('  "AuditRequested" ['))
+    assert "#c8e6c9" in passed
