@@ -21,8 +21,10 @@ task_reject_on_worker_lost = True
 worker_prefetch_multiplier = 1
 
 broker_transport_options = {
-    # Must exceed the longest step including retries' countdowns, or a step runs twice.
-    "visibility_timeout": 300,
+    # A dead worker's unacknowledged task is redelivered this long after delivery, so keep it
+    # short; it must still exceed the longest step and retry countdown, or a step runs twice
+    # (steps are idempotent, so that costs work, not correctness).
+    "visibility_timeout": _settings.broker_visibility_timeout,
     # kombu scans for unacknowledged messages of dead workers every interval x throttle
     # seconds; the defaults (10 x 10) leave a killed worker's task stranded for 90 s.
     "unacked_restore_interval": 1,
@@ -43,4 +45,5 @@ worker_hijack_root_logger = False
 beat_schedule = {
     "sweep-outbox": {"task": "processes.sweep_outbox", "schedule": 15.0},
     "mark-overdue": {"task": "processes.mark_overdue", "schedule": 60.0},
+    "send-reminders": {"task": "processes.send_reminders", "schedule": 60.0},
 }

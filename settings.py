@@ -26,7 +26,8 @@ class Settings:
     webhook_secret: str = ""
     step_max_retries: int = 5
     retry_base_seconds: float = 2.0
-    retry_max_seconds: float = 120.0
+    retry_max_seconds: float = 15.0
+    """Kept well under the broker's visibility timeout: a retry waits on the worker, unacked."""
     outbox_grace_seconds: float = 30.0
     jwt_secret: str = "development-only-secret-change-me-in-production"
     jwt_public_key: str | None = None
@@ -34,6 +35,9 @@ class Settings:
     jwt_audience: str | None = None
     jwt_issuer: str | None = None
     auth_policy_file: str = "config/authorisation.json"
+    broker_visibility_timeout: float = 30.0
+    reminder_hours: float = 24.0
+    local_timezone: str = "Europe/London"
 
 
 def from_env() -> Settings:
@@ -53,12 +57,15 @@ def from_env() -> Settings:
         webhook_secret=env("WEBHOOK_SECRET", ""),
         step_max_retries=int(env("STEP_MAX_RETRIES", "5")),
         retry_base_seconds=float(env("RETRY_BASE_SECONDS", "2")),
-        retry_max_seconds=float(env("RETRY_MAX_SECONDS", "120")),
+        retry_max_seconds=float(env("RETRY_MAX_SECONDS", "15")),
         outbox_grace_seconds=float(env("OUTBOX_GRACE_SECONDS", "30")),
         jwt_secret=env("JWT_SECRET") or Settings.jwt_secret,
         jwt_public_key=env("JWT_PUBLIC_KEY") or None,
         jwks_url=env("JWKS_URL") or None,
         jwt_audience=env("JWT_AUDIENCE") or None,
         jwt_issuer=env("JWT_ISSUER") or None,
+        broker_visibility_timeout=float(env("BROKER_VISIBILITY_TIMEOUT", "30")),
+        reminder_hours=float(env("APPOINTMENT_REMINDER_HOURS", "24")),
+        local_timezone=env("LOCAL_TIMEZONE", "Europe/London"),
         auth_policy_file=env("AUTH_POLICY_FILE", str(ROOT / "config" / "authorisation.json")),
     )

@@ -72,6 +72,7 @@ def components() -> dict[str, Any]:
             "updatedAt": {"type": "string", "format": "date-time"},
             "dueAt": {"type": ["string", "null"], "format": "date-time"},
             "overdue": {"type": "boolean"},
+            "reminderAt": {"type": ["string", "null"], "format": "date-time"},
             "automation": {
                 "type": ["object", "null"],
                 "description": "The state's automated step: `step`, `status` (queued or "

@@ -56,6 +56,7 @@ def state_json(entry: StateEntry, target_id: str) -> dict[str, Any]:
         "updatedAt": iso(entry.updated_at),
         "dueAt": iso(entry.due_at) if entry.due_at else None,
         "overdue": entry.overdue,
+        "reminderAt": iso(entry.reminder_at) if entry.reminder_at else None,
         "automation": _with_iso_times(entry.automation),
     }
 

@@ -29,6 +29,9 @@ class StateEntry:
     created_at: datetime
     updated_at: datetime
     due_at: datetime | None = None
+    reminder_at: datetime | None = None
+    """When to remind about the appointment this state booked, if it booked one."""
+    reminded: bool = False
     automation: dict[str, Any] | None = None
     """The automated step of this state, when it has one: its step, status and last error."""
     overdue: bool = False

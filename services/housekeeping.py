@@ -30,6 +30,45 @@ def sweep_outbox(repo: ProcessRepository, grace: timedelta, dispatch: Dispatch) 
     return sent
 
 
+def send_reminders(repo: ProcessRepository, dispatch: Dispatch, at: datetime | None = None) -> int:
+    """Publish AppointmentReminder for appointments coming up, once each."""
+    moment = at or now()
+    ctx = Context()
+    sent = 0
+    for process_id in repo.reminder_ids(moment):
+        try:
+            process = repo.get(process_id)
+        except ProcessNotFound:
+            continue
+        entry = process.current_state
+        if entry.reminded or entry.reminder_at is None or entry.reminder_at > moment:
+            continue
+        entry.reminded = True
+        process.add_follow_up(
+            events.event(
+                "AppointmentReminder",
+                process.id,
+                old_data=None,
+                new_data={
+                    "state": entry.state,
+                    "appointmentDateTime": entry.form_data.get("appointmentDateTime"),
+                    "targetId": process.target_id,
+                    "assignment": entry.assignment,
+                },
+                actor=None,
+                correlation_id=ctx.correlation_id,
+                now=moment,
+            )
+        )
+        try:
+            repo.save(process)  # version-conditioned: a second beat's claim fails here
+        except StaleProcess:
+            continue
+        hand_on(repo, process, dispatch)
+        sent += 1
+    return sent
+
+
 def mark_overdue(repo: ProcessRepository, dispatch: Dispatch, at: datetime | None = None) -> int:
     """Flag processes whose current state is past its time limit and publish ProcessOverdue."""
     moment = at or now()

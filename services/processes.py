@@ -17,10 +17,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from statemachine.exceptions import TransitionNotAllowed
 
 import machines
+import settings
 from machines.definition import INITIAL_STATE, START_TRIGGER, ProcessDefinition, Trigger
 from machines.model import Actor, FollowUp, Process, StateEntry
 from services import events
@@ -299,9 +301,7 @@ def update(
             "StateDataUpdated", ctx.actor, moment, changed=sorted(new), old=old, new=new
         )
         if "assignment" in new:
-            process.record(
-                "Assigned", ctx.actor, moment, old=old["assignment"], new=new["assignment"]
-            )
+            _assigned(process, old["assignment"], new["assignment"], ctx, moment)
         process.add_follow_up(
             events.event(
                 "ProcessUpdatedEvent",
@@ -417,12 +417,12 @@ def transition(
     except TransitionNotAllowed:
         raise _not_allowed(definition, trigger.name, source) from None
     moment = ctx.clock()
+    previous_assignment = process.current_state.assignment
+    new_assignment = dict(assignment if assignment is not None else previous_assignment)
     entry = StateEntry(
         state=target,
         permitted_triggers=definition.permitted_triggers(target),
-        assignment=dict(
-            assignment if assignment is not None else process.current_state.assignment
-        ),
+        assignment=new_assignment,
         form_data=form_data,
         documents=list(documents),
         trigger=trigger.name,
@@ -430,6 +430,7 @@ def transition(
         created_at=moment,
         updated_at=moment,
         due_at=_due(definition, target, moment),
+        reminder_at=_reminder(form_data, moment),
     )
     process.enter(entry)
     process.add_follow_up(
@@ -443,6 +444,8 @@ def transition(
             now=moment,
         )
     )
+    if new_assignment != previous_assignment:
+        _assigned(process, previous_assignment, new_assignment, ctx, moment)
     queue_automated_step(definition, process, version_after_save=process.version + 1, ctx=ctx)
 
 
@@ -503,6 +506,41 @@ def _entry(
         updated_at=moment,
         due_at=_due(definition, state, moment),
     )
+
+
+def _assigned(
+    process: Process, old: dict[str, Any], new: dict[str, Any], ctx: Context, moment: datetime
+) -> None:
+    """Keep a reassignment in the activity trail and tell subscribers (ProcessAssigned)."""
+    process.record("Assigned", ctx.actor, moment, old=old, new=new)
+    process.add_follow_up(
+        events.event(
+            "ProcessAssigned",
+            process.id,
+            old_data={"assignment": old},
+            new_data={"assignment": new, "state": process.state},
+            actor=ctx.actor,
+            correlation_id=ctx.correlation_id,
+            now=moment,
+        )
+    )
+
+
+def _reminder(form_data: dict[str, Any], moment: datetime) -> datetime | None:
+    """When to remind about an appointment this form books: a set time before it, if that is
+    still ahead. A time without an offset is local to the council (LOCAL_TIMEZONE)."""
+    booked = form_data.get("appointmentDateTime")
+    if not isinstance(booked, str):
+        return None
+    config = settings.from_env()
+    try:
+        at = datetime.fromisoformat(booked.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=ZoneInfo(config.local_timezone))
+    remind = at.astimezone(UTC) - timedelta(hours=config.reminder_hours)
+    return remind if remind > moment else None
 
 
 def _due(definition: ProcessDefinition, state: str, moment: datetime) -> datetime | None:

@@ -34,6 +34,7 @@ INDEXES = [
     ),
     IndexModel([("outbox.createdAt", ASCENDING)], name="by_pending_follow_up"),
     IndexModel([("currentState.dueAt", ASCENDING)], name="by_due_date"),
+    IndexModel([("currentState.reminderAt", ASCENDING)], name="by_reminder_time"),
     IndexModel(
         [("currentState.assignment.officerId", ASCENDING), ("updatedAt", DESCENDING)],
         name="by_officer_recent_first",
@@ -244,6 +245,14 @@ class ProcessRepository:
         ).limit(limit)
         return [document["_id"] for document in cursor]
 
+    def reminder_ids(self, now: datetime, limit: int = 500) -> list[str]:
+        """Processes whose appointment reminder is due at `now` and not yet sent."""
+        cursor = self._processes.find(
+            {"currentState.reminderAt": {"$lte": now}, "currentState.reminded": {"$ne": True}},
+            {"_id": 1},
+        ).limit(limit)
+        return [document["_id"] for document in cursor]
+
     def pending_follow_ups(self, created_before: datetime) -> Iterator[tuple[str, FollowUp]]:
         """Follow-ups still in an outbox that were written before `created_before`."""
         cursor = self._processes.find({"outbox.createdAt": {"$lt": created_before}}, {"outbox": 1})
@@ -320,6 +329,8 @@ def _state_document(entry: StateEntry) -> dict[str, Any]:
         "createdAt": entry.created_at,
         "updatedAt": entry.updated_at,
         "dueAt": entry.due_at,
+        "reminderAt": entry.reminder_at,
+        "reminded": entry.reminded,
         "automation": entry.automation,
         "overdue": entry.overdue,
     }
@@ -338,6 +349,8 @@ def _state_from(document: dict[str, Any]) -> StateEntry:
         created_at=document["createdAt"],
         updated_at=document["updatedAt"],
         due_at=document.get("dueAt"),
+        reminder_at=document.get("reminderAt"),
+        reminded=document.get("reminded", False),
         automation=document.get("automation"),
         overdue=document.get("overdue", False),
     )

@@ -74,6 +74,12 @@ def sweep_outbox() -> int:
     return housekeeping.sweep_outbox(wiring.processes(), grace, dispatch)
 
 
+@celery_app.task(name="processes.send_reminders")
+def send_reminders() -> int:
+    """Publish reminders of appointments coming up."""
+    return housekeeping.send_reminders(wiring.processes(), dispatch)
+
+
 @celery_app.task(name="processes.mark_overdue")
 def mark_overdue() -> int:
     """Flag processes past their state's time limit."""

@@ -113,6 +113,11 @@ def test_reassignment_history_keeps_who_and_when(client, cases, dispatched):
     assert [m["details"]["new"]["patch"] for m in moves] == ["E2", "E3"]
     assert all(m["actedBy"]["id"] == "officer-1" and m["at"].endswith("Z") for m in moves)
     assert body["currentState"]["assignment"]["patch"] == "E3"
+    assigned = [f for f in dispatched.for_process(case["id"]) if f.name == "ProcessAssigned"]
+    assert [f.payload["eventData"]["newData"]["assignment"]["patch"] for f in assigned] == [
+        "E2",
+        "E3",
+    ]
 
 
 QUERIES = {

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from machines.model import FollowUp
 from services import housekeeping
@@ -108,3 +110,39 @@ def test_a_failed_case_left_alone_is_closed_when_its_time_runs_out(client, app, 
         in closed.current_state.form_data["reason"]
     )
     assert {"ProcessOverdue", "ProcessClosedEvent"} <= set(dispatched.names())
+
+
+@pytest.mark.parametrize(
+    ("booked", "reminder"),
+    [
+        ("2027-01-15T10:00:00", datetime(2027, 1, 14, 10, 0, tzinfo=UTC)),  # GMT
+        ("2027-07-15T10:00:00", datetime(2027, 7, 14, 9, 0, tzinfo=UTC)),  # BST
+        ("2027-07-15T10:00:00+02:00", datetime(2027, 7, 14, 8, 0, tzinfo=UTC)),
+    ],
+)
+def test_appointment_reminder_is_sent_once_a_day_ahead(
+    client, app, dispatched, booked: str, reminder: datetime
+):
+    """An appointment gets one AppointmentReminder 24 h before it, local time understood."""
+    process = start(client, "changeofname")
+    fire(client, process, "EnterNewName", {"title": "Mr", "firstName": "Al", "surname": "Li"})
+    fire(client, process, "RequestDocumentsAppointment", {"appointmentDateTime": booked})
+    repo = app.extensions["repository"]()
+    assert repo.get(process["id"]).current_state.reminder_at == reminder
+
+    record = app.extensions["dispatch"]
+    assert housekeeping.send_reminders(repo, record, at=reminder - timedelta(seconds=1)) == 0
+    assert housekeeping.send_reminders(repo, record, at=reminder) == 1
+    assert housekeeping.send_reminders(repo, record, at=reminder + timedelta(hours=1)) == 0
+
+    (sent,) = [f for f in dispatched.for_process(process["id"]) if f.name == "AppointmentReminder"]
+    assert sent.payload["eventData"]["newData"]["appointmentDateTime"] == booked
+
+
+def test_an_appointment_already_close_gets_no_late_reminder(client, app):
+    """Booking an appointment less than a day ahead schedules no reminder in the past."""
+    process = start(client, "changeofname")
+    fire(client, process, "EnterNewName", {"title": "Mr", "firstName": "Al", "surname": "Li"})
+    soon = (now() + timedelta(hours=2)).isoformat()
+    fire(client, process, "RequestDocumentsAppointment", {"appointmentDateTime": soon})
+    assert app.extensions["repository"]().get(process["id"]).current_state.reminder_at is None

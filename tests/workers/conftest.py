@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -33,11 +35,19 @@ class Receiver:
 
     def __init__(self) -> None:
         self.deliveries: list[dict[str, Any]] = []
+        self.refused = 0
+        self.refuse_next = 0
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 - the name http.server calls
                 body = self.rfile.read(int(self.headers["Content-Length"]))
+                if receiver.refuse_next > 0:
+                    receiver.refuse_next -= 1
+                    receiver.refused += 1
+                    self.send_response(503)
+                    self.end_headers()
+                    return
                 receiver.deliveries.append(
                     {"headers": dict(self.headers), "body": body, "event": json.loads(body)}
                 )
@@ -68,16 +78,59 @@ def worker_db_name() -> str:
     return f"test_worker_{uuid.uuid4().hex[:8]}"
 
 
-@pytest.fixture(scope="session")
-def worker(
-    settings: Settings, worker_db_name: str, receiver: Receiver
-) -> Iterator[dict[str, str]]:
-    """A `celery worker` subprocess using the test database, with fast retries."""
+class Worker:
+    """A `celery worker` subprocess (solo pool) with its own environment and log."""
+
+    def __init__(self, env: dict[str, str], name: str) -> None:
+        self.log_path = ROOT / ".data" / "logs" / f"test-{name}.log"
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log_path, "w") as log:
+            self.process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "workers.app",
+                    "worker",
+                    "--pool=solo",
+                    "--without-heartbeat",
+                    "--without-gossip",
+                    "--without-mingle",
+                    "--loglevel=INFO",
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + 30
+        while "ready." not in self.log_path.read_text():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.kill()
+                pytest.fail(f"the Celery worker did not start; see {self.log_path}")
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+    def kill(self) -> None:
+        """SIGKILL the worker, as a crash or an out-of-memory kill would."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=15)
+
+
+def worker_env(settings: Settings, db_name: str, **overrides: str) -> dict[str, str]:
+    """The environment of a test worker: the test servers, fast retries, local records."""
     env = {
         **os.environ,
-        "MONGO_DB": worker_db_name,
-        "WEBHOOK_URLS": receiver.url,
-        "WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "MONGO_DB": db_name,
         "STEP_MAX_RETRIES": "2",
         "RETRY_BASE_SECONDS": "0.2",
         "RETRY_MAX_SECONDS": "0.5",
@@ -85,41 +138,23 @@ def worker(
     }
     env.pop("TENURE_API_URL", None)
     env.pop("PERSON_API_URL", None)
-    log_path = ROOT / ".data" / "logs" / "test-worker.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(log_path, "w") as log:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "workers.app",
-                "worker",
-                "--pool=solo",
-                "--without-heartbeat",
-                "--without-gossip",
-                "--without-mingle",
-                "--loglevel=INFO",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    env.update(overrides)
+    return env
+
+
+@pytest.fixture(scope="session")
+def worker(
+    settings: Settings, worker_db_name: str, receiver: Receiver
+) -> Iterator[dict[str, str]]:
+    """A worker on the session's broker and database, delivering webhooks to `receiver`."""
+    env = worker_env(
+        settings, worker_db_name, WEBHOOK_URLS=receiver.url, WEBHOOK_SECRET=WEBHOOK_SECRET
+    )
+    running = Worker(env, "worker")
     try:
-        deadline = time.monotonic() + 30
-        while "ready." not in log_path.read_text():
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the Celery worker did not start; see {log_path}")
-            time.sleep(0.1)
         yield env
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        running.stop()
         database(settings.mongo_uri, worker_db_name).client.drop_database(worker_db_name)
 
 

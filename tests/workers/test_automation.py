@@ -350,3 +350,26 @@ def test_a_step_delivered_twice_takes_effect_once(live_client, worker_db, settin
 
     states = [s["state"] for s in current(live_client, process)["processStates"]]
     assert states.count("AutomatedChecksPassed") == 1
+
+
+def test_webhook_down_for_a_while_still_gets_every_event(live_client, worker_db, receiver):
+    """Deliveries refused while the subscriber is down are retried until each event arrives."""
+    receiver.refuse_next = 4
+    process = start(live_client, "changeofname")
+    fire(live_client, process, "CancelProcess", {"comment": "Withdrawn"})
+
+    def delivered() -> set[str]:
+        return {
+            d["event"]["eventType"]
+            for d in receiver.deliveries
+            if process["id"]
+            in (d["event"]["entityId"], d["event"]["eventData"]["newData"].get("id"))
+        }
+
+    wanted = {"ProcessStartedEvent", "ProcessStartedAgainstPersonEvent", "ProcessClosedEvent"}
+    wait_for(lambda: delivered() == wanted, "every event to reach the webhook")
+    assert receiver.refused >= 4
+    ids = [
+        d["event"]["id"] for d in receiver.deliveries if d["event"]["entityId"] == process["id"]
+    ]
+    assert len(set(ids)) == 2  # started and closed, each counted once after de-duplication
