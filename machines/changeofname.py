@@ -70,6 +70,7 @@ definition = ProcessDefinition(
             "Write the name entered at NameSubmitted to the person record through the Person API.",
         ),
     ),
+    default_assignments=dict.fromkeys(stages.AWAITING_APPROVAL, stages.APPROVAL_TEAM),
     time_limits_days={
         "ApplicationSubmitted": 5,
         **{state: 2 for state in stages.INVESTIGATION_OUTCOMES},

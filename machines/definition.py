@@ -139,6 +139,8 @@ class ProcessDefinition:
     start_example: Mapping[str, Any] = field(default_factory=dict)
     automated_steps: tuple[AutomatedStep, ...] = ()
     time_limits_days: Mapping[str, int] = field(default_factory=dict)
+    default_assignments: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """Assignment fields a state sets on entry (e.g. approval goes to a team), by state."""
     on_overdue: Mapping[str, str] = field(default_factory=dict)
     """Internal trigger to fire when a state outlives its time limit, by state."""
     state_events: Mapping[str, str] = field(default_factory=dict)

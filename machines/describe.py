@@ -111,7 +111,9 @@ def describe(definition: ProcessDefinition) -> Description:
         ],
         "timeLimitsDays": dict(definition.time_limits_days),
         "onOverdue": dict(definition.on_overdue),
-        "defaultAssignments": {},
+        "defaultAssignments": {
+            state: dict(fields) for state, fields in definition.default_assignments.items()
+        },
         "stateEvents": dict(definition.state_events),
     }
 

@@ -170,6 +170,7 @@ definition = ProcessDefinition(
             "End the sole tenure and start the joint one through the Tenure API.",
         ),
     ),
+    default_assignments=dict.fromkeys(stages.AWAITING_APPROVAL, stages.APPROVAL_TEAM),
     time_limits_days={
         "BreachChecksPassed": 10,
         "ApplicationSubmitted": 5,

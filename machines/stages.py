@@ -35,6 +35,10 @@ INVESTIGATION_OUTCOMES = (
 INTERVIEW_STATES = ("InterviewScheduled", "InterviewRescheduled")
 TENURE_APPOINTMENT_STATES = ("TenureAppointmentScheduled", "TenureAppointmentRescheduled")
 
+AWAITING_APPROVAL = (*INVESTIGATION_OUTCOMES, *INTERVIEW_STATES)
+APPROVAL_TEAM = {"team": "area-managers"}
+"""Where cases wait for the housing officer's (area manager's) decision."""
+
 NOTIFIED = must_be_true(
     "The housing officer must notify the resident before closing this process."
 )

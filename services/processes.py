@@ -419,6 +419,7 @@ def transition(
     moment = ctx.clock()
     previous_assignment = process.current_state.assignment
     new_assignment = dict(assignment if assignment is not None else previous_assignment)
+    new_assignment.update(definition.default_assignments.get(target, {}))
     entry = StateEntry(
         state=target,
         permitted_triggers=definition.permitted_triggers(target),

@@ -54,7 +54,9 @@ def test_definition_json_describes_states_triggers_and_forms(client, name: str):
     assert response.status_code == 200
     body = response.get_json()
     assert body["version"] == definition.version
-    assert body["defaultAssignments"] == {}
+    assert body["defaultAssignments"] == {
+        state: dict(fields) for state, fields in definition.default_assignments.items()
+    }
     states = {s["name"]: s for s in body["states"]}
     assert list(states) == list(definition.states)
     assert states["ApplicationInitialised"]["initial"] is True

@@ -155,3 +155,27 @@ def test_every_worktray_filter_is_served_by_an_index(app, cases, name: str):
     plan = repo.explain(QUERIES[name])["queryPlanner"]["winningPlan"]
     assert "IXSCAN" in stages(plan), plan
     assert "COLLSCAN" not in stages(plan), plan
+
+
+def test_cases_awaiting_approval_go_to_the_area_managers_team(client, dispatched):
+    """A definition's default assignment applies on entry; the patch stays, the move is told."""
+    case = start(client, "changeofname", assignment={"patch": "E1", "officerId": "off-7"})
+    for trigger, form in [
+        ("EnterNewName", NAME),
+        ("RequestDocumentsDes", {}),
+        (
+            "ReviewDocuments",
+            {"seenPhotographicId": True, "seenSecondId": True, "atLeastOneDocument": True},
+        ),
+        ("SubmitApplication", {}),
+        ("TenureInvestigation", {"tenureInvestigationRecommendation": "approve"}),
+    ]:
+        response = client.patch(
+            f"{BASE}/changeofname/{case['id']}",
+            json={"trigger": trigger, "formData": form, "documents": [new_id()]},
+        )
+        assert response.status_code == 200, response.get_json()
+    current = response.get_json()["changeofname"]["currentState"]
+    assert current["assignment"] == {"patch": "E1", "officerId": "off-7", "team": "area-managers"}
+    assert ids(listed(client, patch="E1", state="TenureInvestigationPassed")) == [case["id"]]
+    assert "ProcessAssigned" in [f.name for f in dispatched.for_process(case["id"])]
