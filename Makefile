@@ -6,19 +6,29 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PORT   ?= 5000
 ARGS   ?=
+BENCH_ARGS ?=
 
 export PORT
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run test lint fmt compose-check clean
+.PHONY: help venv run test lint fmt compose-check clean bench bench-quick fuzz chaos
 
 help:
 	@echo "make venv           create $(VENV) and install requirements-dev.txt"
 	@echo "make run            MongoDB + Redis + API (PORT=$(PORT)) + Celery worker and beat"
 	@echo "make test           ruff, mypy, then pytest against private MongoDB and Redis"
 	@echo "                    (pytest arguments: make test ARGS='-k name -x')"
+	@echo "make fuzz           the long OpenAPI fuzz run (schemathesis, 5,000+ cases) against"
+	@echo "                    private MongoDB and Redis; FUZZ_EXAMPLES=N per operation"
+	@echo "make chaos          fault injection at full size (Redis down 30 s, MongoDB down,"
+	@echo "                    500 processes under worker kills, API kills, 100 conflicting"
+	@echo "                    updates), about 5 minutes; make test runs a short version"
 	@echo "make lint           ruff check, ruff format --check, mypy"
 	@echo "make fmt            ruff format and ruff check --fix"
+	@echo "make bench          benchmarks against same-run baselines, 10,000 and 1,000,000"
+	@echo "                    stored processes, 10-minute soak (about 30 minutes;"
+	@echo "                    BENCH_ARGS='--sizes 10000,100000' for a shorter scale run)"
+	@echo "make bench-quick    the same, reduced (under 2 minutes)"
 	@echo "make compose-check  validate docker-compose.yml"
 	@echo "make clean          remove .data (local database, logs, beat schedule)"
 
@@ -44,6 +54,15 @@ test: venv
 	@echo "== pytest"
 	@$(PY) -m scripts.stack test $(ARGS)
 
+# The short fuzz run is part of `make test`; this is the long one (tests/fuzz, marker fuzz_full).
+fuzz: venv
+	@$(PY) -m scripts.stack test tests/fuzz -m fuzz_full $(ARGS)
+
+# The short fault-injection run is part of `make test`; this one uses the full sizes. Each test
+# starts its own MongoDB, Redis, API, worker and beat (tests/chaos/harness.py).
+chaos: venv
+	@CHAOS_SIZE=full $(PY) -m scripts.stack test tests/chaos -m slow $(ARGS)
+
 lint: venv
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/ruff format --check .
@@ -52,6 +71,13 @@ lint: venv
 fmt: venv
 	@$(VENV)/bin/ruff format .
 	@$(VENV)/bin/ruff check --fix .
+
+# Start their own servers on free ports with throwaway data; results in .data/bench/.
+bench: venv
+	@$(PY) -m bench $(BENCH_ARGS)
+
+bench-quick: venv
+	@$(PY) -m bench --quick $(BENCH_ARGS)
 
 compose-check:
 	@command -v docker-compose >/dev/null || { echo "docker-compose not found (apt-get install docker-compose)"; exit 1; }

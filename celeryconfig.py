@@ -43,7 +43,7 @@ task_publish_retry_policy = {"max_retries": 1, "interval_start": 0.1, "interval_
 worker_hijack_root_logger = False
 
 beat_schedule = {
-    "sweep-outbox": {"task": "processes.sweep_outbox", "schedule": 15.0},
+    "sweep-outbox": {"task": "processes.sweep_outbox", "schedule": _settings.outbox_sweep_seconds},
     "mark-overdue": {"task": "processes.mark_overdue", "schedule": 60.0},
     "send-reminders": {"task": "processes.send_reminders", "schedule": 60.0},
 }

@@ -29,6 +29,8 @@ class Settings:
     retry_max_seconds: float = 15.0
     """Kept well under the broker's visibility timeout: a retry waits on the worker, unacked."""
     outbox_grace_seconds: float = 30.0
+    outbox_sweep_seconds: float = 15.0
+    """How often beat sweeps outboxes for follow-ups older than `outbox_grace_seconds`."""
     jwt_secret: str = "development-only-secret-change-me-in-production"
     jwt_public_key: str | None = None
     jwks_url: str | None = None
@@ -59,6 +61,7 @@ def from_env() -> Settings:
         retry_base_seconds=float(env("RETRY_BASE_SECONDS", "2")),
         retry_max_seconds=float(env("RETRY_MAX_SECONDS", "15")),
         outbox_grace_seconds=float(env("OUTBOX_GRACE_SECONDS", "30")),
+        outbox_sweep_seconds=float(env("OUTBOX_SWEEP_SECONDS", "15")),
         jwt_secret=env("JWT_SECRET") or Settings.jwt_secret,
         jwt_public_key=env("JWT_PUBLIC_KEY") or None,
         jwks_url=env("JWKS_URL") or None,

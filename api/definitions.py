@@ -39,6 +39,31 @@ class FormatQuery(Schema):
     format = String(load_default="json", validate=OneOf(DIAGRAM_FORMATS))
 
 
+SUMMARIES = {
+    "type": "object",
+    "properties": {
+        "results": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "name": {"type": "string", "enum": sorted(machines.registry())},
+                    "title": {"type": "string"},
+                    "description": {"type": "string"},
+                    "targetType": {"type": "string"},
+                    "version": {"type": "integer"},
+                    "states": {"type": "integer", "description": "How many states it has."},
+                    "clientTriggers": {"type": "array", "items": {"type": "string"}},
+                },
+                "required": ["name", "title", "version", "clientTriggers"],
+            },
+        }
+    },
+    "required": ["results"],
+}
+"""The body of GET /process-definitions."""
+
+
 def _diagram_responses(description: str) -> dict[int, Any]:
     return {
         200: {
@@ -60,10 +85,16 @@ def _diagram_responses(description: str) -> dict[int, Any]:
 
 
 @bp.get("/process-definitions")
-@bp.input(ListQuery, location="query", arg_name="query")
+@bp.input(ListQuery, location="query", arg_name="query", unknown=RAISE)
 @bp.doc(
     summary="List the process definitions",
-    responses={200: "Every process type, with its version and client triggers.", **ERRORS(400)},
+    responses={
+        200: {
+            "description": "Every process type, with its version and client triggers.",
+            "content": {"application/json": {"schema": SUMMARIES}},
+        },
+        **ERRORS(400),
+    },
 )
 def index(query: dict[str, Any]) -> Response:
     """Every process type this service runs."""
@@ -72,7 +103,7 @@ def index(query: dict[str, Any]) -> Response:
 
 
 @bp.get("/process-definitions/<process_name>")
-@bp.input(FormatQuery, location="query", arg_name="query")
+@bp.input(FormatQuery, location="query", arg_name="query", unknown=RAISE)
 @bp.doc(
     summary="Describe or draw a process definition",
     responses=_diagram_responses("The definition: states, triggers, forms, steps, limits."),
@@ -86,7 +117,7 @@ def get(process_name: str, query: dict[str, Any]) -> Response:
 
 
 @bp.get("/process/<process_name>/<process_id>/diagram")
-@bp.input(FormatQuery, location="query", arg_name="query")
+@bp.input(FormatQuery, location="query", arg_name="query", unknown=RAISE)
 @bp.doc(
     summary="Draw a process where it is now",
     responses=_diagram_responses(

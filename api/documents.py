@@ -111,8 +111,9 @@ def allow_upload_size() -> None:
 def upload(process_name: str, process_id: str, form: dict[str, Any]) -> Response:
     """Store the uploaded file and attach it to the process."""
     process_id = _checked_id(process_id, "id")
-    # webargs ignores unknown multipart fields; say so rather than drop them silently.
-    unexpected = sorted({*request.form, *request.files} - {"file"})
+    # webargs ignores unknown multipart fields; say so rather than drop them silently. A part
+    # without a name is listed under None: report it as the field "".
+    unexpected = sorted({name or "" for name in (*request.form, *request.files)} - {"file"})
     if unexpected:
         raise InvalidInput(
             "Send only the file, in the part named `file`.",
@@ -156,14 +157,19 @@ def list_documents(process_name: str, process_id: str) -> Response:
 @bp.get(f"{ROUTE}/<document_id>")
 @bp.output(
     FileSchema(type="string", format="binary"),
-    content_type="application/octet-stream",
-    description="The file, with the Content-Type detected when it was uploaded.",
+    # The stored type: one of ALLOWED_UPLOAD_TYPES, which the deployment configures.
+    content_type="*/*",
+    description="The file, with the Content-Type detected when it was uploaded (by default "
+    "application/pdf, image/jpeg, image/png, image/heic or the DOCX type).",
 )
 @bp.doc(
     summary="Download a document",
     description="Streams the file as an attachment. Its ETag is the sha256 of the content; "
     "send it in If-None-Match to get 304 when unchanged.",
-    responses={304: "The copy named by If-None-Match is current.", **ERRORS(400, 404)},
+    responses={
+        304: {"description": "The copy named by If-None-Match is current (no body)."},
+        **ERRORS(400, 404),
+    },
 )
 def download(process_name: str, process_id: str, document_id: str) -> Response:
     """Stream the document's bytes."""

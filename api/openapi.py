@@ -7,6 +7,7 @@ from typing import Any
 
 import machines
 from api import problems
+from services import forms
 
 PROBLEM = "application/problem+json"
 
@@ -122,6 +123,7 @@ def components() -> dict[str, Any]:
     }
     schemas: dict[str, Any] = {
         "Problem": problems.SCHEMA,
+        **form_data_schemas(),
         "ProcessState": state,
         "ProcessBody": body,
         "Process": {
@@ -150,6 +152,39 @@ def components() -> dict[str, Any]:
     return schemas
 
 
+FORM_KEY = "^([^$.\\u0000][^.\\u0000]*)?$"
+"""A formData key: not starting with `$`, without `.` or NUL (MongoDB reads those as operators
+or paths)."""
+
+
+def form_data_schemas() -> dict[str, Any]:
+    """What any formData may hold: the limits `services.forms.check_storable` enforces before
+    a trigger's own schema is applied. The depth limit is stated in words only: a schema
+    unrolled level by level is large, and slow for generators to explore."""
+    description = (
+        f"Form fields. Keys may not start with `$` or contain `.`; at most {forms.MAX_KEYS} keys "
+        f"per object, {forms.MAX_ITEMS} items per array and {forms.MAX_DEPTH} levels of "
+        "nesting; numbers fit in 64 bits."
+    )
+    return {
+        "FormData": {
+            "type": "object",
+            "description": description,
+            "maxProperties": forms.MAX_KEYS,
+            "propertyNames": {"pattern": FORM_KEY},
+            "additionalProperties": _ref("FormValue"),
+        },
+        "FormValue": {
+            "anyOf": [
+                {"type": ["null", "boolean", "string"]},
+                {"type": "number", "minimum": forms.MIN_NUMBER, "maximum": forms.MAX_NUMBER},
+                {"type": "array", "maxItems": forms.MAX_ITEMS, "items": _ref("FormValue")},
+                _ref("FormData"),
+            ]
+        },
+    }
+
+
 def finish(spec: dict[str, Any] | str) -> dict[str, Any] | str:
     """Add the components, and say which formData schema applies to which trigger."""
     if isinstance(spec, str):  # apiflask passes a string only for YAML output, unused here
@@ -162,6 +197,10 @@ def finish(spec: dict[str, Any] | str) -> dict[str, Any] | str:
         for definition in machines.registry().values()
     }
     spec["info"]["x-trigger-form-schemas"] = triggers
+    _describe_path_parameters(spec)
+    _describe_conditional_headers(spec)
+    _describe_bodies(spec)
+    _require_bodies(spec)
     spec["security"] = [{"BearerAuth": []}]
     for path, operations in spec.get("paths", {}).items():
         for operation in operations.values():
@@ -184,3 +223,85 @@ def finish(spec: dict[str, Any] | str) -> dict[str, Any] | str:
                     content[PROBLEM] = {"schema": _ref("Problem")}
                     del content["application/json"]
     return spec
+
+
+def _describe_path_parameters(spec: dict[str, Any]) -> None:
+    """Say what the path parameters hold: apiflask documents every one as a bare string."""
+    names = sorted(machines.registry())
+    schemas: dict[str, dict[str, Any]] = {
+        "process_name": {"type": "string", "enum": names},
+        "process_id": {"type": "string", "format": "uuid"},
+        "document_id": {"type": "string", "format": "uuid"},
+        "trigger": _trigger_schema(),
+    }
+    for operations in spec.get("paths", {}).values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") == "path" and parameter.get("name") in schemas:
+                    parameter["schema"] = dict(schemas[parameter["name"]])
+
+
+def _require_bodies(spec: dict[str, Any]) -> None:
+    """Mark a request body required where its schema has required fields: without one the
+    request is a 400, so clients (and generated requests) must send it."""
+    schemas = spec.get("components", {}).get("schemas", {})
+    if "UploadForm" in schemas:
+        # Checked by the use case, after authorisation (a caller without access gets 403
+        # whatever the body holds), so not by the schema; required all the same.
+        schemas["UploadForm"]["required"] = ["file"]
+        schemas["UploadForm"]["properties"]["file"]["minLength"] = 1  # an empty file is a 400
+    for operations in spec.get("paths", {}).values():
+        for operation in operations.values():
+            for media in operation.get("requestBody", {}).get("content", {}).values():
+                ref = media.get("schema", {}).get("$ref", "")
+                if schemas.get(ref.rsplit("/", 1)[-1], {}).get("required"):
+                    operation["requestBody"]["required"] = True
+
+
+def _trigger_schema() -> dict[str, Any]:
+    """A trigger a client may send to some process type (which ones apply to a process now:
+    its `currentState.permittedTriggers`)."""
+    names = {t for d in machines.registry().values() for t in d.client_triggers}
+    return {"type": "string", "enum": sorted(names)}
+
+
+def _describe_bodies(spec: dict[str, Any]) -> None:
+    """The rules of the request bodies that their marshmallow schemas cannot publish."""
+    schemas = spec.get("components", {}).get("schemas", {})
+    names = sorted(machines.registry())
+    for name in ("NewProcess", "NewProcessNamed"):
+        if name in schemas:
+            schemas[name]["properties"]["processName"]["enum"] = names
+    for name in ("NewProcess", "NewProcessNamed", "ProcessData", "ProcessChange", "TriggerData"):
+        if "formData" in schemas.get(name, {}).get("properties", {}):
+            schemas[name]["properties"]["formData"] = _ref("FormData")
+    change = schemas.get("ProcessChange")
+    if change:
+        change["properties"]["trigger"].update(_trigger_schema())
+        # A trigger comes with formData and documents; an edit of the current state sends
+        # processData (and/or assignment) and no trigger.
+        change["not"] = {"required": ["trigger", "processData"]}
+        change["dependentRequired"] = {"formData": ["trigger"], "documents": ["trigger"]}
+
+
+def _describe_conditional_headers(spec: dict[str, Any]) -> None:
+    """Document If-Match where a stale one gets 412, and If-None-Match where a current one
+    gets 304."""
+    headers = {
+        "412": {
+            "name": "If-Match",
+            "description": "The ETag last seen: the change is refused (412) if the process has "
+            "changed since. `*` or no header: no check.",
+        },
+        "304": {
+            "name": "If-None-Match",
+            "description": "The ETag of a copy you hold: 304 without a body if it is current.",
+        },
+    }
+    for operations in spec.get("paths", {}).values():
+        for operation in operations.values():
+            statuses = {str(status) for status in operation.get("responses", {})}
+            for status, header in headers.items():
+                if status in statuses:
+                    parameter = {**header, "in": "header", "schema": {"type": "string"}}
+                    operation.setdefault("parameters", []).append(parameter)

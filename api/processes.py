@@ -6,37 +6,55 @@ from typing import Any
 
 from apiflask import APIBlueprint
 from flask import Response, json, request, url_for
+from flask.blueprints import BlueprintSetupState
+from marshmallow import RAISE
+from werkzeug.routing import BaseConverter
 
 from api import openapi
 from api.deps import context, dispatcher, repository
 from api.representation import etag, process_json
-from api.schemas import ListQuery, NewProcess, ProcessChange, TriggerData, is_uuid
+from api.schemas import (
+    ListQuery,
+    NewProcess,
+    NewProcessNamed,
+    ProcessChange,
+    TriggerData,
+    is_uuid,
+)
 from services import automation, processes
 from services.errors import FieldError, InvalidInput
 from storage import ProcessNotFound, ProcessQuery
 
 bp = APIBlueprint("processes", __name__, url_prefix="/api/v1", tag="Processes")
 
+
+class TriggerConverter(BaseConverter):
+    """A trigger named in the URL: any segment but a process's sub-resources, so that a PATCH
+    of `.../documents` or `.../diagram` is a 405 (and OPTIONS does not offer PATCH there)
+    rather than an attempt to fire a trigger of that name."""
+
+    regex = r"(?!(?:documents|diagram)$)[^/]+"
+
+
+@bp.record_once
+def _register_converter(state: BlueprintSetupState) -> None:
+    """Before the routes below are added to the app, which is when they need it."""
+    state.app.url_map.converters.setdefault("trigger", TriggerConverter)
+
+
 PROCESS_RESPONSE = openapi.process_response
 ERRORS = openapi.problem_responses
 
 
 @bp.post("/process")
-@bp.input(NewProcess, arg_name="body")
+@bp.input(NewProcessNamed, arg_name="body")
 @bp.doc(
     summary="Start a process",
     responses={201: PROCESS_RESPONSE("The process, in its first state."), **ERRORS(400, 404, 422)},
 )
 def create(body: dict[str, Any]) -> Response:
-    """Start a process of the type named by `processName` in the body."""
-    name = body.get("processName")
-    if not name:
-        raise InvalidInput(
-            "processName is required.",
-            [FieldError("processName", "This field is required.")],
-            unprocessable=False,
-        )
-    return _start(name, body)
+    """Start a process of the type named by `processName` in the body (required there)."""
+    return _start(body["processName"], body)
 
 
 @bp.post("/process/<process_name>")
@@ -57,7 +75,7 @@ def create_named(process_name: str, body: dict[str, Any]) -> Response:
 
 
 @bp.get("/process")
-@bp.input(ListQuery, location="query", arg_name="query")
+@bp.input(ListQuery, location="query", arg_name="query", unknown=RAISE)
 @bp.doc(
     summary="List processes: by target, or a worktray by patch, officer, state or deadline",
     description="Filters combine. Results are those the caller may see (their patches and "
@@ -151,7 +169,7 @@ def change(process_name: str, process_id: str, body: dict[str, Any]) -> Response
     return _json(process_json(process), 200, ETag=etag(process))
 
 
-@bp.patch("/process/<process_name>/<process_id>/<trigger>")
+@bp.patch("/process/<process_name>/<process_id>/<trigger:trigger>")
 @bp.input(TriggerData, arg_name="body")
 @bp.doc(
     summary="Fire a trigger named in the URL",

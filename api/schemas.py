@@ -15,13 +15,18 @@ MAX_DOCUMENTS = 100
 MAX_RELATED = 50
 
 
+UUID = {"format": "uuid"}
+"""OpenAPI metadata of a field validated by `is_uuid`."""
+
+
 def is_uuid(value: str) -> None:
-    """A canonical UUID string, as every id in this API is."""
+    """A UUID in its hyphenated 36-character form, as every id in this API is (and as the
+    OpenAPI `uuid` format describes it)."""
     try:
         uuid.UUID(value)
     except (ValueError, AttributeError, TypeError):
         raise ValidationError("Must be a UUID.") from None
-    if len(value) != 36:
+    if len(value) != 36 or any(value[i] != "-" for i in (8, 13, 18, 23)):
         raise ValidationError("Must be a UUID in its 36-character form.")
 
 
@@ -40,7 +45,7 @@ class CaseInsensitive(Schema):
 
 
 class RelatedEntity(CaseInsensitive):
-    id = String(required=True, validate=is_uuid)
+    id = String(required=True, validate=is_uuid, metadata=UUID)
     targetType = String(required=True, validate=OneOf(TARGET_TYPES))
     subType = String(allow_none=True, validate=Length(max=50))
     description = String(allow_none=True, validate=Length(max=500))
@@ -66,14 +71,16 @@ class PatchAssignment(CaseInsensitive):
     responsibleName = String(required=True, validate=Length(min=1, max=200))
 
 
-DOCUMENTS = List(String(validate=is_uuid), validate=Length(max=MAX_DOCUMENTS), load_default=list)
+DOCUMENTS = List(
+    String(validate=is_uuid, metadata=UUID), validate=Length(max=MAX_DOCUMENTS), load_default=list
+)
 
 
 class NewProcess(CaseInsensitive):
     """Start a process. `processName` is taken from the URL when the URL names it."""
 
     processName = String(validate=Length(min=1, max=100))
-    targetId = String(required=True, validate=is_uuid)
+    targetId = String(required=True, validate=is_uuid, metadata=UUID)
     targetType = String(validate=OneOf(TARGET_TYPES))
     relatedEntities = List(
         Nested(RelatedEntity), validate=Length(max=MAX_RELATED), load_default=list
@@ -84,9 +91,15 @@ class NewProcess(CaseInsensitive):
     patchAssignment = Nested(PatchAssignment)
 
 
+class NewProcessNamed(NewProcess):
+    """Start a process of the type named by `processName`."""
+
+    processName = String(required=True, validate=Length(min=1, max=100))
+
+
 class ProcessData(CaseInsensitive):
     formData = Dict(keys=String())
-    documents = List(String(validate=is_uuid), validate=Length(max=MAX_DOCUMENTS))
+    documents = List(String(validate=is_uuid, metadata=UUID), validate=Length(max=MAX_DOCUMENTS))
 
 
 class ProcessChange(CaseInsensitive):
@@ -94,7 +107,7 @@ class ProcessChange(CaseInsensitive):
 
     trigger = String(validate=Length(min=1, max=100))
     formData = Dict(keys=String())
-    documents = List(String(validate=is_uuid), validate=Length(max=MAX_DOCUMENTS))
+    documents = List(String(validate=is_uuid, metadata=UUID), validate=Length(max=MAX_DOCUMENTS))
     processData = Nested(ProcessData)
     assignment = Nested(Assignment)
 
@@ -113,7 +126,9 @@ class ListQuery(Schema):
     class Meta:
         unknown = RAISE
 
-    targetId = String(validate=is_uuid, metadata={"description": "Processes about this target."})
+    targetId = String(
+        validate=is_uuid, metadata={**UUID, "description": "Processes about this target."}
+    )
     processName = String(validate=Length(min=1, max=100))
     state = String(validate=Length(min=1, max=100), metadata={"description": "Current state."})
     patch = String(validate=Length(min=1, max=100), metadata={"description": "Assigned patch."})

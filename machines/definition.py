@@ -9,6 +9,7 @@ what decides whether a trigger may fire and which branch a decision trigger take
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -203,9 +204,29 @@ class ProcessDefinition:
 
         Raises `statemachine.exceptions.TransitionNotAllowed` when the trigger cannot fire.
         """
-        cursor = _Cursor(state)
-        self.machine(model=cursor, state_field="state").send(trigger, form=form)
+        runner = getattr(self._runners, "runner", None)
+        if runner is None:
+            # One machine per thread, built on first use: building one costs more than
+            # sending it an event, and the machine reads its state from the cursor each time.
+            cursor = _Cursor(INITIAL_STATE)
+            runner = (self.machine(model=cursor, state_field="state"), cursor)
+            self._runners.runner = runner
+        machine, cursor = runner
+        cursor.state = state
+        try:
+            machine.send(trigger, form=form)
+        except BaseException:
+            del self._runners.runner  # not reused after a refusal or a failing guard
+            raise
+        if cursor.state in self.final_states:
+            # A machine that reached a final state has terminated: it would refuse every
+            # later event, whatever state the cursor is set to.
+            del self._runners.runner
         return cursor.state
+
+    @cached_property
+    def _runners(self) -> threading.local:
+        return threading.local()
 
 
 class ProcessMachine(StateMachine):

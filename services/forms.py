@@ -21,6 +21,8 @@ from services.errors import FieldError, InvalidInput
 MAX_DEPTH = 8
 MAX_KEYS = 200
 MAX_ITEMS = 500
+MIN_NUMBER = -(2**63)
+MAX_NUMBER = 2**63 - 1
 
 _APPOINTMENT = re.compile(
     r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})?$"
@@ -126,10 +128,11 @@ def _walk(value: Any, path: str, depth: int, errors: list[FieldError]) -> None:
             _walk(item, f"{path}.{key}", depth + 1, errors)
     elif isinstance(value, bool):
         return
-    elif isinstance(value, int) and not -(2**63) <= value < 2**63:
-        errors.append(FieldError(path, "Numbers must fit in 64 bits."))
     elif isinstance(value, float) and not math.isfinite(value):
         errors.append(FieldError(path, "NaN and Infinity are not JSON numbers."))
+    elif isinstance(value, int | float) and not MIN_NUMBER <= value <= MAX_NUMBER:
+        # Floats too: JSON does not tell 1e19 from 10000000000000000000, nor does the schema.
+        errors.append(FieldError(path, "Numbers must fit in 64 bits."))
     elif isinstance(value, list):
         if len(value) > MAX_ITEMS:
             errors.append(FieldError(path, f"More than {MAX_ITEMS} items."))

@@ -1,4 +1,4 @@
-"""Periodic work: re-dispatch follow-ups a crash left in an outbox, and flag overdue cases."""
+"""Periodic work: re-dispatch follow-ups still in an outbox, and flag overdue cases."""
 
 from __future__ import annotations
 
@@ -13,8 +13,12 @@ from storage.errors import ProcessNotFound, StaleProcess
 log = logging.getLogger(__name__)
 
 
-def sweep_outbox(repo: ProcessRepository, grace: timedelta, dispatch: Dispatch) -> int:
-    """Dispatch follow-ups still in an outbox `grace` after they were written; count them."""
+def sweep_outbox(
+    repo: ProcessRepository, grace: timedelta, dispatch: Dispatch, limit: int = 200
+) -> int:
+    """Dispatch again the follow-ups still in an outbox `grace` after they were written (or
+    last swept), at most `limit` of them; count them. Workers remove a follow-up once they
+    have done it. Stops at the first failure to dispatch: the broker is likely away."""
     moment = now()
     sent = 0
     for process_id, follow_up in repo.claim_stale_follow_ups(moment - grace, moment):
@@ -22,9 +26,10 @@ def sweep_outbox(repo: ProcessRepository, grace: timedelta, dispatch: Dispatch) 
             dispatch(process_id, [follow_up])
         except Exception:  # noqa: BLE001 - still in the outbox; the next sweep tries again
             log.warning("re-dispatch of %s failed", follow_up.id, exc_info=True)
-            continue
-        repo.remove_follow_ups(process_id, [follow_up.id])
+            break
         sent += 1
+        if sent >= limit:
+            break
     if sent:
         log.info("re-dispatched %d follow-ups left in outboxes", sent)
     return sent

@@ -55,7 +55,6 @@ class Repository(Protocol):
     def search(
         self, query: ProcessQuery, limit: int, after: tuple[datetime, str] | None = None
     ) -> list[Process]: ...
-    def remove_follow_ups(self, process_id: str, follow_up_ids: Any) -> None: ...
 
 
 Dispatch = Callable[[str, list[FollowUp]], None]
@@ -346,9 +345,11 @@ def search(
 
 
 def hand_on(repo: Repository, process: Process, dispatch: Dispatch) -> None:
-    """Dispatch the follow-ups just stored and clear them from the outbox.
+    """Dispatch the follow-ups just stored.
 
-    A failure here loses nothing: the follow-ups stay in the outbox until dispatched later.
+    They stay in the outbox until the worker that does each one removes it (workers.tasks), so
+    nothing is lost if dispatch fails here, or if the broker or a worker loses the message: the
+    outbox sweep dispatches again whatever is still there after a grace period.
     """
     pending = process.follow_ups
     if not pending:
@@ -358,10 +359,6 @@ def hand_on(repo: Repository, process: Process, dispatch: Dispatch) -> None:
     except Exception:  # noqa: BLE001 - the outbox keeps them; a sweeper dispatches them later
         log.warning("follow-ups of %s left in the outbox", process.id, exc_info=True)
         return
-    try:
-        repo.remove_follow_ups(process.id, [f.id for f in pending])
-    except Exception:  # noqa: BLE001 - dispatched twice at worst; consumers de-duplicate by id
-        log.warning("dispatched follow-ups of %s stay in the outbox", process.id, exc_info=True)
     process.follow_ups = []
 
 

@@ -32,7 +32,18 @@ INDEXES = [
         [("currentState.assignment.patch", ASCENDING), ("currentState.state", ASCENDING)],
         name="by_patch_and_state",
     ),
+    # A patch's open cases by deadline (patch, state, sort=dueAt): the dueAt range makes the
+    # query a prefix-plus-range one, which the two-field index above cannot serve everywhere.
+    IndexModel(
+        [
+            ("currentState.assignment.patch", ASCENDING),
+            ("currentState.state", ASCENDING),
+            ("currentState.dueAt", ASCENDING),
+        ],
+        name="by_patch_state_due_soonest",
+    ),
     IndexModel([("outbox.createdAt", ASCENDING)], name="by_pending_follow_up"),
+    IndexModel([("outbox.id", ASCENDING)], name="by_follow_up_id"),
     IndexModel([("currentState.dueAt", ASCENDING)], name="by_due_date"),
     IndexModel([("currentState.reminderAt", ASCENDING)], name="by_reminder_time"),
     IndexModel(
@@ -213,11 +224,20 @@ class ProcessRepository:
                 {"_id": process_id}, {"$pull": {"outbox": {"id": {"$in": ids}}}}
             )
 
+    def complete_follow_up(self, follow_up_id: str) -> None:
+        """Drop a follow-up from the outbox that holds it: the worker has done its work."""
+        self._processes.update_one(
+            {"outbox.id": follow_up_id}, {"$pull": {"outbox": {"id": follow_up_id}}}
+        )
+
     def claim_stale_follow_ups(
         self, created_before: datetime, now: datetime, limit: int = 500
     ) -> Iterator[tuple[str, FollowUp]]:
         """Follow-ups left in an outbox since before `created_before`, each claimed for this
-        caller by moving its time to `now`, so that a concurrent sweep skips it."""
+        caller by moving its time on, so that a concurrent sweep skips it. Each claim doubles
+        the wait before the next (grace, 2 x grace, 4 x grace... at most 64 x grace), so a
+        backlog that is slow to drain is not flooded with copies."""
+        grace = now - created_before
         cursor = self._processes.find(
             {"outbox.createdAt": {"$lt": created_before}}, {"outbox": 1}
         ).limit(limit)
@@ -225,6 +245,7 @@ class ProcessRepository:
             for item in document.get("outbox", []):
                 if item["createdAt"] >= created_before:
                     continue
+                claims = min(int(item.get("claims", 0)), 5)
                 claimed = self._processes.update_one(
                     {
                         "_id": document["_id"],
@@ -232,7 +253,10 @@ class ProcessRepository:
                             "$elemMatch": {"id": item["id"], "createdAt": item["createdAt"]}
                         },
                     },
-                    {"$set": {"outbox.$.createdAt": now}},
+                    {
+                        "$set": {"outbox.$.createdAt": now + grace * (2 ** (claims + 1) - 1)},
+                        "$inc": {"outbox.$.claims": 1},
+                    },
                 )
                 if claimed.modified_count:
                     yield document["_id"], _follow_up_from(item)

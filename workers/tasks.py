@@ -20,29 +20,51 @@ from workers.dispatch import DELIVER_WEBHOOK, dispatch
 
 log = logging.getLogger(__name__)
 
-TRANSIENT_ERRORS: tuple[type[Exception], ...] = (ServiceUnavailable, *RETRYABLE_ERRORS)
-
 
 def backoff(attempt: int) -> float:
     """Capped exponential backoff with full jitter, in seconds, for retry number `attempt`."""
     config = wiring.settings()
-    ceiling = min(config.retry_max_seconds, config.retry_base_seconds * 2**attempt)
+    ceiling = min(config.retry_max_seconds, config.retry_base_seconds * 2 ** min(attempt, 30))
     return random.uniform(ceiling / 2, ceiling)
 
 
-@celery_app.task(name="processes.run_step", bind=True, acks_late=True)
-def run_step(self: Task, step_name: str, payload: dict[str, Any]) -> None:
-    """Run an automated step; retry transient failures, then record the failure visibly."""
+def done(task: Task) -> None:
+    """The follow-up this task carried (its id is the task's) is done: take it out of its
+    outbox. Until then the outbox sweep dispatches it again, should this message be lost."""
+    wiring.processes().complete_follow_up(task.request.id)
+
+
+@celery_app.task(name="processes.run_step", bind=True, acks_late=True, max_retries=None)
+def run_step(self: Task, step_name: str, payload: dict[str, Any], failures: int = 0) -> None:
+    """Run an automated step; retry transient failures, then record the failure visibly.
+
+    `failures` counts the attempts that services the step calls (Tenure, Person APIs) failed;
+    after STEP_MAX_RETRIES of them the failure is recorded on the process. While the database
+    does not answer nothing can be run or recorded, so the step waits for it, backing off,
+    without spending those retries. (Celery's own retry limit is off: this one applies.)
+    """
     ctx = Context(correlation_id=payload.get("correlationId") or self.request.id)
     try:
         automation.run_step(wiring.processes(), step_name, payload, wiring.ports(), ctx, dispatch)
-    except TRANSIENT_ERRORS as error:
-        if self.request.retries >= wiring.settings().step_max_retries:
-            reason = f"Gave up after {self.request.retries + 1} attempts: {error}"
-            automation.record_failure(wiring.processes(), payload, reason, ctx, dispatch)
-            return
-        log.warning("step %s will be retried: %s", step_name, error)
+        done(self)
+    except RETRYABLE_ERRORS as error:
+        log.warning("step %s waits for the database: %s", step_name, error)
         raise self.retry(exc=error, countdown=backoff(self.request.retries)) from None
+    except ServiceUnavailable as error:
+        if failures < wiring.settings().step_max_retries:
+            log.warning("step %s will be retried: %s", step_name, error)
+            raise self.retry(
+                args=[step_name, payload],
+                kwargs={"failures": failures + 1},
+                exc=error,
+                countdown=backoff(failures),
+            ) from None
+        reason = f"Gave up after {failures + 1} attempts: {error}"
+        try:
+            automation.record_failure(wiring.processes(), payload, reason, ctx, dispatch)
+            done(self)
+        except RETRYABLE_ERRORS as store_error:
+            raise self.retry(exc=store_error, countdown=backoff(self.request.retries)) from None
 
 
 @celery_app.task(name="processes.publish_event", bind=True, acks_late=True, max_retries=None)
@@ -54,6 +76,7 @@ def publish_event(self: Task, envelope: dict[str, Any]) -> None:
         raise self.retry(exc=error, countdown=backoff(min(self.request.retries, 6))) from None
     for hook in wiring.webhooks():
         celery_app.send_task(DELIVER_WEBHOOK, args=[hook.url, envelope])
+    done(self)
 
 
 @celery_app.task(name="processes.deliver_webhook", bind=True, acks_late=True, max_retries=12)
@@ -67,9 +90,32 @@ def deliver_webhook(self: Task, url: str, envelope: dict[str, Any]) -> None:
         raise self.retry(exc=error, countdown=backoff(self.request.retries)) from None
 
 
+SWEEP_BACKLOG_LIMIT = 100
+"""The outbox sweep waits while more messages than this are queued: the follow-ups still in
+outboxes then are most likely queued too, not lost, and copies would only lengthen the queue
+(after a long Redis outage, sweeping into the backlog multiplied it several times over)."""
+
+
+def queued_messages() -> int:
+    """Messages waiting in the default task queue (0 when the broker does not say)."""
+    try:
+        with celery_app.connection_for_write() as connection:
+            declared = connection.default_channel.queue_declare(
+                queue=celery_app.conf.task_default_queue, passive=True
+            )
+        return int(declared.message_count)
+    except Exception:  # noqa: BLE001 - no such queue yet, or no answer: sweep as usual
+        return 0
+
+
 @celery_app.task(name="processes.sweep_outbox")
 def sweep_outbox() -> int:
-    """Re-dispatch follow-ups that stayed in an outbox (the API or a worker died mid-way)."""
+    """Re-dispatch follow-ups still in an outbox after the grace period: the API or a worker
+    died mid-way, the broker was down, or a message was lost."""
+    backlog = queued_messages()
+    if backlog > SWEEP_BACKLOG_LIMIT:
+        log.info("outbox sweep deferred: %d messages queued", backlog)
+        return 0
     grace = timedelta(seconds=wiring.settings().outbox_grace_seconds)
     return housekeeping.sweep_outbox(wiring.processes(), grace, dispatch)
 
