@@ -313,8 +313,12 @@ def _bulk_documents(start: int, stop: int, now: datetime) -> list[dict[str, Any]
     documents = []
     for number in range(start, stop):
         created = now - timedelta(minutes=number % 500_000)
-        assignment = {"patch": f"P{number % PATCHES:03d}", "officerId": f"officer-{number % 40}"}
-        open_case = number % 10 < 3
+        # Spread independently: every patch holds 30 % open cases, across 40 officers.
+        assignment = {
+            "patch": f"P{number % PATCHES:03d}",
+            "officerId": f"officer-{(number // PATCHES) % 40}",
+        }
+        open_case = (number // PATCHES) % 10 < 3
 
         def entry(state: str, trigger: str | None, at: datetime, assigned: dict) -> StateEntry:
             return StateEntry(
