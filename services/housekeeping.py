@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
+from machines.model import Process
 from services import events
 from services.processes import Context, Dispatch, definition_named, hand_on, now, transition
 from storage import ProcessRepository
@@ -38,84 +40,96 @@ def sweep_outbox(
 def send_reminders(repo: ProcessRepository, dispatch: Dispatch, at: datetime | None = None) -> int:
     """Publish AppointmentReminder for appointments coming up, once each."""
     moment = at or now()
-    ctx = Context()
-    sent = 0
-    for process_id in repo.reminder_ids(moment):
-        try:
-            process = repo.get(process_id)
-        except ProcessNotFound:
-            continue
-        entry = process.current_state
-        if entry.reminded or entry.reminder_at is None or entry.reminder_at > moment:
-            continue
-        entry.reminded = True
-        process.add_follow_up(
-            events.event(
-                "AppointmentReminder",
-                process.id,
-                old_data=None,
-                new_data={
-                    "state": entry.state,
-                    "appointmentDateTime": entry.form_data.get("appointmentDateTime"),
-                    "targetId": process.target_id,
-                    "assignment": entry.assignment,
-                },
-                actor=None,
-                correlation_id=ctx.correlation_id,
-                now=moment,
-            )
-        )
-        try:
-            repo.save(process)  # version-conditioned: a second beat's claim fails here
-        except StaleProcess:
-            continue
-        hand_on(repo, process, dispatch)
-        sent += 1
-    return sent
+    return _flag_each(repo, repo.reminder_ids(moment), _remind, moment, dispatch)
 
 
 def mark_overdue(repo: ProcessRepository, dispatch: Dispatch, at: datetime | None = None) -> int:
     """Flag processes whose current state is past its time limit and publish ProcessOverdue."""
     moment = at or now()
+    return _flag_each(repo, repo.overdue_ids(moment), _mark_overdue, moment, dispatch)
+
+
+Flag = Callable[[Process, datetime, Context], bool]
+"""Flags a process as of a moment and adds its event; False when it is not (or no longer) due."""
+
+
+def _flag_each(
+    repo: ProcessRepository,
+    process_ids: Iterable[str],
+    flag: Flag,
+    moment: datetime,
+    dispatch: Dispatch,
+) -> int:
+    """Read each process again, `flag` it, save it and hand its follow-ups on; count them."""
     ctx = Context()
-    marked = 0
-    for process_id in repo.overdue_ids(moment):
+    flagged = 0
+    for process_id in process_ids:
         try:
             process = repo.get(process_id)
         except ProcessNotFound:
             continue
-        entry = process.current_state
-        if entry.overdue or entry.due_at is None or entry.due_at > moment:
+        if not flag(process, moment, ctx):
             continue
-        entry.overdue = True
-        process.add_follow_up(
-            events.event(
-                "ProcessOverdue",
-                process.id,
-                old_data=None,
-                new_data={"state": entry.state, "dueAt": entry.due_at.isoformat()},
-                actor=None,
-                correlation_id=ctx.correlation_id,
-                now=moment,
-            )
-        )
-        definition = definition_named(process.process_name)
-        timeout_trigger = definition.on_overdue.get(entry.state)
-        if timeout_trigger is not None:
-            days = definition.time_limits_days.get(entry.state)
-            reason = f"Closed automatically: no action in {entry.state} for {days} days."
-            transition(
-                definition,
-                process,
-                definition.trigger_by_name[timeout_trigger],
-                {"reason": reason},
-                [],
-                ctx,
-            )
         try:
-            repo.save(process)
+            repo.save(process)  # version-conditioned: a second beat's claim fails here
         except StaleProcess:
             continue  # it changed meanwhile; the next run looks again
         hand_on(repo, process, dispatch)
-        marked += 1
-    return marked
+        flagged += 1
+    return flagged
+
+
+def _remind(process: Process, moment: datetime, ctx: Context) -> bool:
+    entry = process.current_state
+    if entry.reminded or entry.reminder_at is None or entry.reminder_at > moment:
+        return False
+    entry.reminded = True
+    process.add_follow_up(
+        events.event(
+            "AppointmentReminder",
+            process.id,
+            old_data=None,
+            new_data={
+                "state": entry.state,
+                "appointmentDateTime": entry.form_data.get("appointmentDateTime"),
+                "targetId": process.target_id,
+                "assignment": entry.assignment,
+            },
+            actor=None,
+            correlation_id=ctx.correlation_id,
+            now=moment,
+        )
+    )
+    return True
+
+
+def _mark_overdue(process: Process, moment: datetime, ctx: Context) -> bool:
+    entry = process.current_state
+    if entry.overdue or entry.due_at is None or entry.due_at > moment:
+        return False
+    entry.overdue = True
+    process.add_follow_up(
+        events.event(
+            "ProcessOverdue",
+            process.id,
+            old_data=None,
+            new_data={"state": entry.state, "dueAt": entry.due_at.isoformat()},
+            actor=None,
+            correlation_id=ctx.correlation_id,
+            now=moment,
+        )
+    )
+    definition = definition_named(process.process_name)
+    timeout_trigger = definition.on_overdue.get(entry.state)
+    if timeout_trigger is not None:
+        days = definition.time_limits_days.get(entry.state)
+        reason = f"Closed automatically: no action in {entry.state} for {days} days."
+        transition(
+            definition,
+            process,
+            definition.trigger_by_name[timeout_trigger],
+            {"reason": reason},
+            [],
+            ctx,
+        )
+    return True

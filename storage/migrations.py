@@ -9,13 +9,7 @@ from typing import Any
 
 from machines.model import Process
 from machines.validate import StoredUse
-from storage.errors import ProcessNotFound, StaleProcess
-from storage.processes import (
-    ProcessRepository,
-    _activity_document,
-    _follow_up_document,
-    _state_document,
-)
+from storage.processes import ProcessRepository
 
 
 class MigrationRepository(ProcessRepository):
@@ -68,34 +62,11 @@ class MigrationRepository(ProcessRepository):
     def save_migrated(self, process: Process, from_version: int) -> None:
         """Write a migrated process: its current state, new activity and follow-ups and its
         new `definitionVersion`, if nobody changed or migrated it since it was read."""
-        update: dict[str, Any] = {
-            "$set": {
-                "currentState": _state_document(process.current_state),
-                "definitionVersion": process.definition_version,
-                "updatedAt": process.updated_at,
-            },
-            "$inc": {"version": 1},
-        }
-        pushes: dict[str, Any] = {}
-        new_activity = process.activity[process.stored_activity_length :]
-        if new_activity:
-            pushes["activity"] = {"$each": [_activity_document(a) for a in new_activity]}
-        if process.follow_ups:
-            pushes["outbox"] = {"$each": [_follow_up_document(f) for f in process.follow_ups]}
-        if pushes:
-            update["$push"] = pushes
-        unchanged = {
-            "_id": process.id,
-            "version": process.version,
-            "definitionVersion": _version_filter(from_version),
-        }
-        result = self._processes.update_one(unchanged, update)
-        if result.matched_count == 0:
-            if self._processes.count_documents({"_id": process.id}, limit=1) == 0:
-                raise ProcessNotFound(process.id)
-            raise StaleProcess(process.id, process.version)
-        process.version += 1
-        process.stored_activity_length = len(process.activity)
+        self._write_changes(
+            process,
+            {"definitionVersion": process.definition_version},
+            only_if={"definitionVersion": _version_filter(from_version)},
+        )
 
 
 def _version_filter(version: int) -> Any:

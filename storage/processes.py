@@ -138,11 +138,18 @@ class ProcessRepository:
         One update: new current state, appended history, new follow-ups, version + 1.
         Raises `StaleProcess` (and writes nothing) when the stored version moved on.
         """
+        self._write_changes(process, {"relatedEntities": process.related_entities})
+
+    def _write_changes(
+        self, process: Process, fields: dict[str, Any], only_if: dict[str, Any] | None = None
+    ) -> None:
+        """`save`'s update, also setting `fields` and matching `only_if` besides the version:
+        for subclasses whose writes differ from `save` only in these (migrations)."""
         new_history = process.previous_states[process.stored_history_length :]
         update: dict[str, Any] = {
             "$set": {
                 "currentState": _state_document(process.current_state),
-                "relatedEntities": process.related_entities,
+                **fields,
                 "updatedAt": process.updated_at,
             },
             "$inc": {"version": 1},
@@ -157,9 +164,8 @@ class ProcessRepository:
             pushes["outbox"] = {"$each": [_follow_up_document(f) for f in process.follow_ups]}
         if pushes:
             update["$push"] = pushes
-        result = self._processes.update_one(
-            {"_id": process.id, "version": process.version}, update
-        )
+        unchanged = {"_id": process.id, "version": process.version, **(only_if or {})}
+        result = self._processes.update_one(unchanged, update)
         if result.matched_count == 0:
             if self._processes.count_documents({"_id": process.id}, limit=1) == 0:
                 raise ProcessNotFound(process.id)

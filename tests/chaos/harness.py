@@ -539,6 +539,42 @@ def keep_working(
                 mine.remove(other)
 
 
+@contextlib.contextmanager
+def clients_working(
+    stack: Stack,
+    tenures: list[str],
+    journal: Journal,
+    clients: int,
+    answered_or_not: bool = False,
+) -> Iterator[None]:
+    """`clients` threads running `keep_working` for as long as the block runs; on leaving it,
+    even by an exception, they are told to stop and are waited for."""
+    stop = threading.Event()
+    threads = [
+        threading.Thread(
+            target=keep_working, args=(stack, tenures, journal, stop, answered_or_not)
+        )
+        for _ in range(clients)
+    ]
+    for thread in threads:
+        thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(60)
+
+
+def finish_and_audit(
+    stack: Stack, journal: Journal, tenures: dict[str, bool], timeout: float
+) -> tuple[Findings, float]:
+    """`finish_audits`, then `audit` every process against the end its tenure calls for;
+    the findings and the seconds the audits took to finish."""
+    finished_in = finish_audits(stack, journal, timeout)
+    return audit(stack, journal, audit_final_state(tenures)), finished_in
+
+
 def seed_tenures(db: Any, count: int, ended_every: int = 5) -> dict[str, bool]:
     """`count` tenures in the local records; every `ended_every`-th has ended. {id: active}."""
     tenures: dict[str, bool] = {}

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import random
 import signal
-import threading
 import time
 
 import pytest
@@ -18,10 +17,8 @@ import pytest
 from tests.chaos.conftest import Report
 from tests.chaos.harness import (
     Journal,
-    audit,
-    audit_final_state,
-    finish_audits,
-    keep_working,
+    clients_working,
+    finish_and_audit,
     running_stack,
     seed_tenures,
     size,
@@ -38,17 +35,9 @@ PAUSED_REDIS_EVERY = 2
 def test_api_killed_mid_request_leaves_nothing_half_done(report: Report) -> None:
     with running_stack("api-kills") as stack:
         tenures = seed_tenures(stack.db, size(600, 3000))
-        pool = list(tenures)
         journal = Journal()
-        stop = threading.Event()
-        clients = [
-            threading.Thread(target=keep_working, args=(stack, pool, journal, stop, True))
-            for _ in range(CLIENTS)
-        ]
-        for thread in clients:
-            thread.start()
         pending_at_kills: set[str] = set()  # ids of follow-ups in outboxes when the API died
-        try:
+        with clients_working(stack, list(tenures), journal, CLIENTS, answered_or_not=True):
             for kill in range(KILLS):
                 time.sleep(random.uniform(0.5, 1.5))
                 paused = kill % PAUSED_REDIS_EVERY == 1
@@ -64,14 +53,8 @@ def test_api_killed_mid_request_leaves_nothing_half_done(report: Report) -> None
                     stack.redis.send(signal.SIGCONT)
                 stack.api.start()
             time.sleep(1.0)
-        finally:
-            stop.set()
-            for thread in clients:
-                thread.join(60)
         assert not journal.failures, journal.failures[:10]
-        finished_in = finish_audits(stack, journal, timeout=size(60, 240))
-
-        findings = audit(stack, journal, audit_final_state(tenures))
+        findings, finished_in = finish_and_audit(stack, journal, tenures, timeout=size(60, 240))
         report(
             findings,
             faults=KILLS,

@@ -5,7 +5,6 @@ event delivery catch up, and nothing is lost or doubled."""
 
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest
@@ -13,10 +12,8 @@ import pytest
 from tests.chaos.conftest import Report
 from tests.chaos.harness import (
     Journal,
-    audit,
-    audit_final_state,
-    finish_audits,
-    keep_working,
+    clients_working,
+    finish_and_audit,
     running_stack,
     seed_tenures,
     size,
@@ -35,16 +32,8 @@ MAX_WRITE_SECONDS = 2.0
 def test_redis_outage_loses_no_write_and_no_follow_up(report: Report) -> None:
     with running_stack("redis-outage") as stack:
         tenures = seed_tenures(stack.db, size(400, 3000))
-        pool = list(tenures)
         journal = Journal()
-        stop = threading.Event()
-        threads = [
-            threading.Thread(target=keep_working, args=(stack, pool, journal, stop))
-            for _ in range(CLIENTS)
-        ]
-        for thread in threads:
-            thread.start()
-        try:
+        with clients_working(stack, list(tenures), journal, CLIENTS):
             time.sleep(BEFORE_SECONDS)
             stack.redis.stop()
             down_at = time.monotonic()
@@ -54,16 +43,10 @@ def test_redis_outage_loses_no_write_and_no_follow_up(report: Report) -> None:
             stack.redis.start()
             down_for = time.monotonic() - down_at
             time.sleep(AFTER_SECONDS)
-        finally:
-            stop.set()
-            for thread in threads:
-                thread.join(60)
         assert not journal.failures, journal.failures[:10]
         assert created_during > 0, "no process was created while Redis was down"
         assert journal.slowest < MAX_WRITE_SECONDS, f"a write took {journal.slowest:.1f}s"
-        caught_up = finish_audits(stack, journal, timeout=size(60, 240))
-
-        findings = audit(stack, journal, audit_final_state(tenures))
+        findings, caught_up = finish_and_audit(stack, journal, tenures, timeout=size(60, 240))
         report(
             findings,
             faults=1,

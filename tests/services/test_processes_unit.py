@@ -64,22 +64,47 @@ def new_process(process_name: str, **overrides: Any) -> NewProcess:
     return NewProcess(**values)
 
 
+def ignore(*_: object) -> None:
+    """A dispatch that hands nothing on."""
+
+
 def start(repo, ctx, process_name: str = "soletojoint", dispatch=None) -> Process:  # type: ignore[no-untyped-def]
-    return processes.start(repo, new_process(process_name), ctx, dispatch or (lambda *_: None))
+    return processes.start(repo, new_process(process_name), ctx, dispatch or ignore)
 
 
-def name_submitted(repo, ctx) -> Process:  # type: ignore[no-untyped-def]
+@pytest.fixture
+def started(repo, ctx) -> Process:  # type: ignore[no-untyped-def]
+    """A sole to joint process just started, its start events handed to nobody."""
+    return start(repo, ctx)
+
+
+@pytest.fixture
+def submitted(repo, ctx) -> Process:  # type: ignore[no-untyped-def]
     """A change of name process whose new name has been entered."""
     process = start(repo, ctx, "changeofname")
     return processes.fire(
+        repo, "changeofname", process.id, "EnterNewName", dict(NAME_FORM), [], ctx, ignore
+    )
+
+
+def check_eligibility(repo, ctx, process: Process, dispatch) -> Process:  # type: ignore[no-untyped-def]
+    """Send the sole to joint process into its automated eligibility checks."""
+    return processes.fire(
         repo,
-        "changeofname",
+        "soletojoint",
         process.id,
-        "EnterNewName",
-        dict(NAME_FORM),
+        "CheckAutomatedEligibility",
+        {"incomingTenantId": str(uuid.uuid4())},
         [],
         ctx,
-        lambda *_: None,
+        dispatch,
+    )
+
+
+def reassign(repo, ctx, process: Process, **options: Any) -> Process:  # type: ignore[no-untyped-def]
+    """Move the change of name process to patch2, with `options` for `processes.update`."""
+    return processes.update(
+        repo, "changeofname", process.id, ctx, ignore, assignment={"patch": "patch2"}, **options
     )
 
 
@@ -121,26 +146,16 @@ def test_start_dispatch_failure_keeps_events_in_outbox(repo, ctx):
 def test_start_wrong_target_type_is_unprocessable(repo, ctx):
     """A sole to joint process about a person is refused as unprocessable."""
     with pytest.raises(InvalidInput) as caught:
-        processes.start(
-            repo, new_process("soletojoint", target_type="person"), ctx, lambda *_: None
-        )
+        processes.start(repo, new_process("soletojoint", target_type="person"), ctx, ignore)
     assert caught.value.unprocessable
     assert [e.field for e in caught.value.errors] == ["targetType"]
 
 
-def test_fire_into_automated_state_queues_task_naming_state_and_version(repo, ctx, dispatch):
+def test_fire_into_automated_state_queues_task_naming_state_and_version(
+    repo, ctx, dispatch, started
+):
     """Entering an automated state queues its step for exactly that state and version."""
-    process = start(repo, ctx)
-    process = processes.fire(
-        repo,
-        "soletojoint",
-        process.id,
-        "CheckAutomatedEligibility",
-        {"incomingTenantId": str(uuid.uuid4())},
-        [],
-        ctx,
-        dispatch,
-    )
+    process = check_eligibility(repo, ctx, started, dispatch)
     assert process.state == "AutomatedChecksInProgress"
     tasks = [f for f in dispatch.follow_ups if f.kind == "task"]
     assert len(tasks) == 1
@@ -153,19 +168,10 @@ def test_fire_into_automated_state_queues_task_naming_state_and_version(repo, ct
     assert repo.get(process.id).version == 1
 
 
-def test_fire_dispatch_failure_keeps_follow_ups_and_succeeds(repo, ctx):
+def test_fire_dispatch_failure_keeps_follow_ups_and_succeeds(repo, ctx, started):
     """A trigger whose follow-ups cannot be handed on still moves the process; they stay queued."""
-    process = start(repo, ctx)
-    moved = processes.fire(
-        repo,
-        "soletojoint",
-        process.id,
-        "CheckAutomatedEligibility",
-        {"incomingTenantId": str(uuid.uuid4())},
-        [],
-        ctx,
-        RecordingDispatch(fail=True),
-    )
+    process = started
+    moved = check_eligibility(repo, ctx, process, RecordingDispatch(fail=True))
     assert moved.state == "AutomatedChecksInProgress"
     assert repo.get(process.id).state == "AutomatedChecksInProgress"
     # After the start events (handed on, and in the outbox until a worker has published them).
@@ -174,9 +180,9 @@ def test_fire_dispatch_failure_keeps_follow_ups_and_succeeds(repo, ctx):
     assert left[1].payload["state"] == "AutomatedChecksInProgress"
 
 
-def test_fire_records_state_entry_with_form_actor_and_trigger(repo, ctx):
+def test_fire_records_state_entry_with_form_actor_and_trigger(repo, ctx, submitted):
     """The state a trigger enters keeps its formData, trigger and acting user in the history."""
-    process = name_submitted(repo, ctx)
+    process = submitted
     stored = repo.get(process.id)
     assert [s.state for s in stored.states] == [
         "ApplicationInitialised",
@@ -190,25 +196,19 @@ def test_fire_records_state_entry_with_form_actor_and_trigger(repo, ctx):
     assert entry.assignment == {"patch": "patch1"}
 
 
-def test_fire_internal_trigger_is_unknown(repo, ctx):
+def test_fire_internal_trigger_is_unknown(repo, ctx, started):
     """An automated step's outcome cannot be sent by a client."""
-    process = start(repo, ctx)
     with pytest.raises(UnknownTrigger):
-        processes.fire(
-            repo, "soletojoint", process.id, "EligibilityPassed", {}, [], ctx, lambda *_: None
-        )
+        processes.fire(repo, "soletojoint", started.id, "EligibilityPassed", {}, [], ctx, ignore)
 
 
-def test_fire_trigger_not_permitted_changes_nothing(repo, ctx):
+def test_fire_trigger_not_permitted_changes_nothing(repo, ctx, started):
     """A trigger the current state does not allow is refused and nothing is written."""
-    process = start(repo, ctx)
     with pytest.raises(TriggerNotAllowed) as caught:
-        processes.fire(
-            repo, "soletojoint", process.id, "SubmitApplication", {}, [], ctx, lambda *_: None
-        )
+        processes.fire(repo, "soletojoint", started.id, "SubmitApplication", {}, [], ctx, ignore)
     assert str(caught.value).startswith("Cannot trigger SubmitApplication from SelectTenants.")
     assert repo.saves == 0
-    assert repo.get(process.id).version == 0
+    assert repo.get(started.id).version == 0
 
 
 def test_fire_unknown_process_id_not_found(repo, ctx):
@@ -222,20 +222,19 @@ def test_fire_unknown_process_id_not_found(repo, ctx):
             {"comment": "x"},
             [],
             ctx,
-            lambda *_: None,
+            ignore,
         )
 
 
-def test_get_under_other_process_name_not_found(repo, ctx):
+def test_get_under_other_process_name_not_found(repo, started):
     """A process is not found under a process name other than its own."""
-    process = start(repo, ctx, "soletojoint")
     with pytest.raises(ProcessNotFound):
-        processes.get(repo, "changeofname", process.id)
+        processes.get(repo, "changeofname", started.id)
 
 
-def test_update_changes_form_data_and_raises_one_event(repo, ctx, dispatch):
+def test_update_changes_form_data_and_raises_one_event(repo, ctx, dispatch, submitted):
     """Editing the current state's form data merges it, bumps the version and raises one event."""
-    process = name_submitted(repo, ctx)
+    process = submitted
     updated = processes.update(
         repo,
         "changeofname",
@@ -252,9 +251,9 @@ def test_update_changes_form_data_and_raises_one_event(repo, ctx, dispatch):
     assert data["newData"]["formData"]["middleName"] == "Anne"
 
 
-def test_update_without_change_writes_nothing(repo, ctx, dispatch):
+def test_update_without_change_writes_nothing(repo, ctx, dispatch, submitted):
     """Sending the values already stored neither writes nor raises an event."""
-    process = name_submitted(repo, ctx)
+    process = submitted
     saves = repo.saves
     same = processes.update(
         repo,
@@ -272,20 +271,18 @@ def test_update_without_change_writes_nothing(repo, ctx, dispatch):
     assert dispatch.calls == []
 
 
-def test_update_merged_form_must_satisfy_entering_schema(repo, ctx):
+def test_update_merged_form_must_satisfy_entering_schema(repo, ctx, submitted):
     """An edit that would make the state's form invalid for its trigger is refused."""
-    process = name_submitted(repo, ctx)
+    process = submitted
     with pytest.raises(InvalidInput) as caught:
-        processes.update(
-            repo, "changeofname", process.id, ctx, lambda *_: None, form_data={"title": "Sir"}
-        )
+        processes.update(repo, "changeofname", process.id, ctx, ignore, form_data={"title": "Sir"})
     assert [e.field for e in caught.value.errors] == ["formData.title"]
     assert repo.get(process.id).current_state.form_data == NAME_FORM
 
 
-def test_update_on_final_state_raises_process_ended(repo, ctx):
+def test_update_on_final_state_raises_process_ended(repo, ctx, submitted):
     """A cancelled process's data can no longer be edited."""
-    process = name_submitted(repo, ctx)
+    process = submitted
     processes.fire(
         repo,
         "changeofname",
@@ -294,36 +291,26 @@ def test_update_on_final_state_raises_process_ended(repo, ctx):
         {"comment": "withdrawn"},
         [],
         ctx,
-        lambda *_: None,
+        ignore,
     )
     saves = repo.saves
     with pytest.raises(ProcessEnded):
-        processes.update(
-            repo, "changeofname", process.id, ctx, lambda *_: None, assignment={"patch": "patch2"}
-        )
+        reassign(repo, ctx, process)
     assert repo.saves == saves
 
 
-def test_update_expected_version_mismatch_precondition_failed(repo, ctx):
+def test_update_expected_version_mismatch_precondition_failed(repo, ctx, submitted):
     """An edit made against an old version is refused and nothing is written."""
-    process = name_submitted(repo, ctx)
+    process = submitted
     with pytest.raises(PreconditionFailed) as caught:
-        processes.update(
-            repo,
-            "changeofname",
-            process.id,
-            ctx,
-            lambda *_: None,
-            assignment={"patch": "patch2"},
-            expected_version=0,
-        )
+        reassign(repo, ctx, process, expected_version=0)
     assert caught.value.actual == 1
     assert repo.get(process.id).current_state.assignment == {"patch": "patch1"}
 
 
-def test_fire_expected_version_mismatch_precondition_failed(repo, ctx):
+def test_fire_expected_version_mismatch_precondition_failed(repo, ctx, submitted):
     """A trigger sent against an old version is refused and the state does not move."""
-    process = name_submitted(repo, ctx)
+    process = submitted
     with pytest.raises(PreconditionFailed):
         processes.fire(
             repo,
@@ -333,15 +320,15 @@ def test_fire_expected_version_mismatch_precondition_failed(repo, ctx):
             {},
             [],
             ctx,
-            lambda *_: None,
+            ignore,
             expected_version=5,
         )
     assert repo.get(process.id).state == "NameSubmitted"
 
 
-def test_update_retries_after_concurrent_change_without_losing_it(repo, ctx, dispatch):
+def test_update_retries_after_concurrent_change_without_losing_it(repo, ctx, dispatch, submitted):
     """Without an expected version a conflicting save is re-applied on top of the winner."""
-    process = name_submitted(repo, ctx)
+    process = submitted
 
     def other_writer(stored: Process) -> None:
         stored.current_state.assignment = {"patch": "patch9"}
@@ -359,9 +346,9 @@ def test_update_retries_after_concurrent_change_without_losing_it(repo, ctx, dis
     assert dispatch.names() == ["ProcessUpdatedEvent"]
 
 
-def test_fire_retries_after_concurrent_change(repo, ctx, dispatch):
+def test_fire_retries_after_concurrent_change(repo, ctx, dispatch, submitted):
     """A trigger without an expected version survives one concurrent write and is stored once."""
-    process = name_submitted(repo, ctx)
+    process = submitted
     repo.interfere.append(lambda stored: None)
     moved = processes.fire(
         repo, "changeofname", process.id, "RequestDocumentsDes", {}, [], ctx, dispatch
@@ -372,31 +359,21 @@ def test_fire_retries_after_concurrent_change(repo, ctx, dispatch):
     assert len(dispatch.follow_ups) == 1
 
 
-def test_update_with_expected_version_does_not_retry(repo, ctx):
+def test_update_with_expected_version_does_not_retry(repo, ctx, submitted):
     """With an expected version a concurrent write is reported, not silently re-applied."""
-    process = name_submitted(repo, ctx)
+    process = submitted
     repo.interfere.append(lambda stored: None)
     with pytest.raises(PreconditionFailed):
-        processes.update(
-            repo,
-            "changeofname",
-            process.id,
-            ctx,
-            lambda *_: None,
-            assignment={"patch": "patch2"},
-            expected_version=1,
-        )
+        reassign(repo, ctx, process, expected_version=1)
     assert repo.get(process.id).current_state.assignment == {"patch": "patch1"}
 
 
-def test_update_gives_up_with_conflict_when_always_beaten(repo, ctx):
+def test_update_gives_up_with_conflict_when_always_beaten(repo, ctx, submitted):
     """If every attempt loses to another writer the caller is told to try again."""
-    process = name_submitted(repo, ctx)
+    process = submitted
     repo.interfere.extend([lambda stored: None] * processes.MAX_ATTEMPTS)
     with pytest.raises(Conflict):
-        processes.update(
-            repo, "changeofname", process.id, ctx, lambda *_: None, assignment={"patch": "patch2"}
-        )
+        reassign(repo, ctx, process)
     assert repo.get(process.id).current_state.assignment == {"patch": "patch1"}
 
 
@@ -404,9 +381,7 @@ def test_list_for_target_pages_without_dangling_token(repo, ctx):
     """Listing walks a target's processes newest first and the last page has no token."""
     target = str(uuid.uuid4())
     ids = [
-        processes.start(
-            repo, new_process("soletojoint", target_id=target), ctx, lambda *_: None
-        ).id
+        processes.start(repo, new_process("soletojoint", target_id=target), ctx, ignore).id
         for _ in range(5)
     ]
     first = processes.list_for_target(repo, target, 3, None)
@@ -417,22 +392,14 @@ def test_list_for_target_pages_without_dangling_token(repo, ctx):
     assert second.next_token is None
 
 
-def test_precondition_failed_after_stale_save_reports_stored_version(repo, ctx):
+def test_precondition_failed_after_stale_save_reports_stored_version(repo, ctx, submitted):
     """When a concurrent write wins, the 412 names the version now stored."""
-    process = name_submitted(repo, ctx)
+    process = submitted
 
     def two_other_writes(stored: Process) -> None:
         stored.version += 1  # the fake adds the second
 
     repo.interfere.append(two_other_writes)
     with pytest.raises(PreconditionFailed) as caught:
-        processes.update(
-            repo,
-            "changeofname",
-            process.id,
-            ctx,
-            lambda *_: None,
-            assignment={"patch": "patch2"},
-            expected_version=1,
-        )
+        reassign(repo, ctx, process, expected_version=1)
     assert caught.value.actual == repo.get(process.id).version == 3
