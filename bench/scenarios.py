@@ -301,6 +301,9 @@ def automation(
 PATCHES = 200
 """Patches the bulk-loaded processes are spread over (a borough's worth)."""
 PROCESSES_PER_TARGET = 3
+OPEN_DAYS = timedelta(days=35)
+VISIT_LIMIT = timedelta(days=28)
+"""tenancyaudit's time limit for VisitScheduled (its dueAt is the state's start plus this)."""
 QUERY_BUDGET_SECONDS = 60.0
 
 
@@ -313,12 +316,14 @@ def _bulk_documents(start: int, stop: int, now: datetime) -> list[dict[str, Any]
     documents = []
     for number in range(start, stop):
         created = now - timedelta(minutes=number % 500_000)
-        # Spread independently: every patch holds 30 % open cases, across 40 officers.
+        # Spread independently over 200 patches and 40 officers. As in a working team, cases
+        # still open are recent ones: 30 % of those started in the last OPEN_DAYS (a week of
+        # them past their 28-day deadline); older ones are closed, three days after starting.
         assignment = {
             "patch": f"P{number % PATCHES:03d}",
             "officerId": f"officer-{(number // PATCHES) % 40}",
         }
-        open_case = (number // PATCHES) % 10 < 3
+        open_case = (number // PATCHES) % 10 < 3 and now - created < OPEN_DAYS
 
         def entry(state: str, trigger: str | None, at: datetime, assigned: dict) -> StateEntry:
             return StateEntry(
@@ -333,7 +338,7 @@ def _bulk_documents(start: int, stop: int, now: datetime) -> list[dict[str, Any]
                 acted_by=officer,
                 created_at=at,
                 updated_at=at,
-                due_at=now + timedelta(days=28) if state == "VisitScheduled" else None,
+                due_at=at + VISIT_LIMIT if state == "VisitScheduled" else None,
             )
 
         history = [
@@ -349,7 +354,9 @@ def _bulk_documents(start: int, stop: int, now: datetime) -> list[dict[str, Any]
         current = (
             entry("VisitScheduled", "TenureActive", created + timedelta(seconds=2), assignment)
             if open_case
-            else entry("AuditPassed", "RecordVisit", created + timedelta(days=3), assignment)
+            else entry(
+                "AuditPassed", "RecordVisit", min(created + timedelta(days=3), now), assignment
+            )
         )
         process = Process(
             id=str(uuid.UUID(int=number + 1)),

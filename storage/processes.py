@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, IndexModel
@@ -28,12 +28,13 @@ INDEXES = [
         [("processName", ASCENDING), ("currentState.state", ASCENDING)],
         name="by_process_and_state",
     ),
+    # A patch's worktray, recently updated first; its prefix serves "every case of a patch".
     IndexModel(
-        [("currentState.assignment.patch", ASCENDING), ("currentState.state", ASCENDING)],
-        name="by_patch_and_state",
+        [("currentState.assignment.patch", ASCENDING), ("updatedAt", DESCENDING)],
+        name="by_patch_recently_updated",
     ),
-    # A patch's open cases by deadline (patch, state, sort=dueAt): the dueAt range makes the
-    # query a prefix-plus-range one, which the two-field index above cannot serve everywhere.
+    # A patch's open cases by deadline (patch, state, sort=dueAt); its prefix serves a patch's
+    # cases in one state.
     IndexModel(
         [
             ("currentState.assignment.patch", ASCENDING),
@@ -62,7 +63,34 @@ INDEXES = [
     IndexModel([("updatedAt", DESCENDING), ("_id", DESCENDING)], name="recently_updated_first"),
 ]
 
+RETIRED_INDEXES = ["by_patch_and_state"]
+"""Indexes earlier versions created that none of today's queries need: each costs every write."""
+
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+FIRST_SLICE = timedelta(hours=1)
+SLICE_GROWTH = 8
+LONGEST_SLICE = timedelta(days=2 * 366)
+"""A worktray page is read in slices of its sort key's time, from now (or from the previous
+page) outwards, each `SLICE_GROWTH` times wider than the last, until the page is full; past
+`LONGEST_SLICE` the rest is one open-ended read. Each slice is an index range, so a page costs
+about the rows near it, not every case of the patch: some stores (SecantusDB) fetch and sort
+every match of a filter before applying the limit, even from an index in sort order."""
+
+
+def _slice_keys() -> frozenset[tuple[frozenset[str], str]]:
+    """(equality fields, range field) pairs an index serves exactly: its last field after the
+    others. (SecantusDB 0.7 drops a range's inclusive edge on a field that other fields follow
+    in the index, so a slice must not end on one.)"""
+    pairs = set()
+    for index in INDEXES:
+        *equal, last = index.document["key"]
+        if equal:
+            pairs.add((frozenset(equal), last))
+    return frozenset(pairs)
+
+
+SLICEABLE = _slice_keys()
 
 SORTS = {
     # sort name: (document field, direction)
@@ -117,6 +145,10 @@ class ProcessRepository:
     def create_indexes(self) -> None:
         """Create the indexes queries rely on; safe to call at every start."""
         self._processes.create_indexes(INDEXES)
+        existing = set(self._processes.index_information())
+        for name in RETIRED_INDEXES:
+            if name in existing:
+                self._processes.drop_index(name)
 
     def add(self, process: Process) -> None:
         """Store a new process together with its first follow-ups."""
@@ -192,6 +224,39 @@ class ProcessRepository:
             # everywhere; the few rows sharing the boundary value are skipped below.
             bound = "$lte" if direction == DESCENDING else "$gte"
             conditions.setdefault(field, {})[bound] = after[0]
+        if query.target_id is None and _sliceable(conditions, field):
+            return self._read_in_slices(conditions, field, direction, limit, after)
+        return self._read(conditions, field, direction, limit, after)
+
+    def _read_in_slices(
+        self,
+        conditions: dict[str, Any],
+        field: str,
+        direction: int,
+        limit: int,
+        after: tuple[datetime, str] | None,
+    ) -> list[Process]:
+        """`_read` over successive time slices of the sort key (see `FIRST_SLICE`)."""
+        anchor = after[0] if after is not None else datetime.now(UTC)
+        found: list[Process] = []
+        width, near = FIRST_SLICE, None
+        while True:
+            sliced, far = _slice(conditions, field, direction, anchor, width, near)
+            found += self._read(sliced, field, direction, limit - len(found), after)
+            if far is None or len(found) >= limit:
+                return found
+            width, near = width * SLICE_GROWTH, far
+
+    def _read(
+        self,
+        conditions: dict[str, Any],
+        field: str,
+        direction: int,
+        limit: int,
+        after: tuple[datetime, str] | None,
+    ) -> list[Process]:
+        """Up to `limit` processes matching `conditions` in sort order, minus those on the
+        boundary value of `after` the previous page already had."""
         cursor = (
             self._processes.find(conditions, {"outbox": 0})
             .sort([(field, direction), ("_id", direction)])
@@ -214,11 +279,12 @@ class ProcessRepository:
         return found
 
     def explain(self, query: ProcessQuery) -> dict[str, Any]:
-        """The server's query plan for `query` (to check that indexes serve it)."""
+        """The server's query plan for `query`'s first page (to check that indexes serve it)."""
         field, direction = SORTS[query.sort]
-        cursor = self._processes.find(query.filter()).sort(
-            [(field, direction), ("_id", direction)]
-        )
+        conditions = query.filter()
+        if query.target_id is None and _sliceable(conditions, field):
+            conditions, _ = _slice(conditions, field, direction, datetime.now(UTC), FIRST_SLICE)
+        cursor = self._processes.find(conditions).sort([(field, direction), ("_id", direction)])
         plan: dict[str, Any] = cursor.explain()
         return plan
 
@@ -299,6 +365,38 @@ def sort_value(process: Process, sort: str) -> datetime | None:
         "updatedAt": process.updated_at,
         "dueAt": process.current_state.due_at,
     }[sort]
+
+
+def _sliceable(conditions: dict[str, Any], field: str) -> bool:
+    """Whether an index serves `conditions` narrowed to a range of `field`: every other
+    condition an equality on fields an index has just before `field`."""
+    others = {name: value for name, value in conditions.items() if name != field}
+    if any(isinstance(value, dict) for value in others.values()):
+        return False
+    return (frozenset(others), field) in SLICEABLE
+
+
+def _slice(
+    conditions: dict[str, Any],
+    field: str,
+    direction: int,
+    anchor: datetime,
+    width: timedelta,
+    near: datetime | None = None,
+) -> tuple[dict[str, Any], datetime | None]:
+    """`conditions` narrowed to the slice of `field` from `near` (the previous slice's far
+    edge; None for the first slice, which is open towards the anchor) to `anchor` +/- `width`,
+    and that far edge (None when the slice is the last, open-ended one)."""
+    descending = direction == DESCENDING
+    bounds = dict(conditions.get(field, {}))
+    if near is not None:
+        bounds.pop("$lte", None)
+        bounds["$lt" if descending else "$gte"] = near
+    far: datetime | None = None
+    if width <= LONGEST_SLICE:
+        far = anchor - width if descending else anchor + width
+        bounds["$gte" if descending else "$lt"] = far
+    return {**conditions, field: bounds}, far
 
 
 def _sort_value(document: dict[str, Any], field: str) -> Any:

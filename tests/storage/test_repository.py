@@ -225,13 +225,25 @@ def test_create_indexes_is_idempotent(repo: ProcessRepository, db: Database):
         ("_id", -1),
     ]
     assert before["by_process_and_state"]["key"] == [("processName", 1), ("currentState.state", 1)]
-    assert before["by_patch_and_state"]["key"] == [
+    assert before["by_patch_recently_updated"]["key"] == [
         ("currentState.assignment.patch", 1),
-        ("currentState.state", 1),
+        ("updatedAt", -1),
     ]
     repo.create_indexes()
     ProcessRepository(db).create_indexes()
     assert db["processes"].index_information() == before
+
+
+def test_create_indexes_drops_indexes_no_query_needs_any_more(db: Database):
+    """An index an earlier version created and nothing uses now is dropped: it costs writes."""
+    db["processes"].create_index(
+        [("currentState.assignment.patch", 1), ("currentState.state", 1)],
+        name="by_patch_and_state",
+    )
+    ProcessRepository(db).create_indexes()
+    names = set(db["processes"].index_information())
+    assert "by_patch_and_state" not in names
+    assert {index.document["name"] for index in INDEXES} <= names
 
 
 class FindRecorder(monitoring.CommandListener):

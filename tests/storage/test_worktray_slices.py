@@ -1,0 +1,148 @@
+"""Worktray pages read in time slices of their sort key: every case once, in order, on indexes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from pymongo import MongoClient
+from pymongo.database import Database
+
+from machines.model import Process
+from storage import ProcessQuery, ProcessRepository
+from storage.processes import LONGEST_SLICE
+from tests.storage.test_repository import FindRecorder, entry, make_process, stages_of
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+# From the future (a clock ahead) to beyond the longest slice, with ties on page edges.
+OFFSETS = [
+    timedelta(hours=-2),
+    timedelta(minutes=-1),
+    timedelta(0),
+    timedelta(0),
+    timedelta(minutes=59),
+    timedelta(hours=1),
+    timedelta(hours=7),
+    timedelta(hours=7),
+    timedelta(hours=7),
+    timedelta(days=2),
+    timedelta(days=30),
+    timedelta(days=300),
+    LONGEST_SLICE,
+    LONGEST_SLICE + timedelta(days=400),
+    timedelta(days=5000),
+]
+
+
+def case(patch: str, updated_ago: timedelta, due_in: timedelta | None = None) -> Process:
+    """A case on `patch` last updated `updated_ago` before now, due `due_in` from now."""
+    updated = NOW - updated_ago
+    due = NOW + due_in if due_in is not None else None
+    current = entry(
+        "VisitScheduled", updated, assignment={"patch": patch, "officerId": "o1"}, due_at=due
+    )
+    return make_process(
+        created_at=updated - timedelta(days=1), current_state=current, updated_at=updated
+    )
+
+
+@pytest.fixture
+def repo(db: Database) -> ProcessRepository:
+    repository = ProcessRepository(db)
+    repository.create_indexes()
+    return repository
+
+
+def every_page(repo: ProcessRepository, query: ProcessQuery, size: int) -> list[str]:
+    """Ids of every page of `query`, following each page's last row as the next one does."""
+    seen: list[str] = []
+    after: tuple[Any, str] | None = None
+    while True:
+        page = repo.search(query, size, after)
+        seen += [p.id for p in page]
+        if len(page) < size:
+            return seen
+        last = page[-1]
+        value = last.updated_at if query.sort == "updatedAt" else last.current_state.due_at
+        assert value is not None
+        after = (value, last.id)
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 7, 50])
+def test_a_patch_recently_updated_first_pages_through_every_case_once(repo, size):
+    cases = [case("P1", ago) for ago in OFFSETS]
+    for process in cases:
+        repo.add(process)
+    repo.add(case("P2", timedelta(0)))  # another patch's case never shows
+    expected = [p.id for p in sorted(cases, key=lambda p: (p.updated_at, p.id), reverse=True)]
+
+    assert every_page(repo, ProcessQuery(patch="P1", sort="updatedAt"), size) == expected
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 7, 50])
+def test_open_cases_due_soonest_first_page_through_every_case_once(repo, size):
+    # Overdue ones (long past their deadline too), due soon, due in years; some share a deadline.
+    cases = [case("P1", timedelta(hours=i), due_in=-offset) for i, offset in enumerate(OFFSETS)]
+    cases += [case("P1", timedelta(0), due_in=offset) for offset in OFFSETS[4:]]
+    for process in cases:
+        repo.add(process)
+    repo.add(case("P1", timedelta(0), due_in=None))  # no deadline: not in this tray
+    expected = [p.id for p in sorted(cases, key=lambda p: (p.current_state.due_at, p.id))]
+    query = ProcessQuery(patch="P1", state="VisitScheduled", sort="dueAt")
+
+    assert every_page(repo, query, size) == expected
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        ProcessQuery(patch="P1", sort="updatedAt"),
+        ProcessQuery(patch="P1", state="VisitScheduled", sort="dueAt"),
+        ProcessQuery(state="VisitScheduled", sort="updatedAt"),
+        ProcessQuery(officer_id="o1", sort="updatedAt"),
+    ],
+    ids=["patch-updated", "patch-open-due", "state-updated", "officer-updated"],
+)
+def test_every_slice_of_a_worktray_page_is_an_index_scan(settings, db: Database, query):
+    """Each slice a page reads is an index range; none scans the collection."""
+    recorder = FindRecorder()
+    client: MongoClient = MongoClient(
+        settings.mongo_uri, tz_aware=True, event_listeners=[recorder]
+    )
+    try:
+        watched = ProcessRepository(client[db.name])
+        watched.create_indexes()
+        for ago in OFFSETS:
+            watched.add(case("P1", ago, due_in=ago))
+        recorder.finds.clear()
+        assert len(watched.search(query, 20)) == len(OFFSETS)
+        assert len(recorder.finds) > 1  # the page was read in slices
+        for find in recorder.finds:
+            command = {k: v for k, v in find.items() if k not in ("$db", "lsid", "$clusterTime")}
+            plan = client[db.name].command("explain", command, verbosity="queryPlanner")
+            stages = stages_of(plan["queryPlanner"]["winningPlan"])
+            assert "IXSCAN" in stages, plan
+            assert "COLLSCAN" not in stages, plan
+    finally:
+        client.close()
+
+
+def test_a_recent_page_reads_only_the_slices_it_needs(settings, db: Database):
+    """The first page of a busy patch stops at the first slices that fill it."""
+    recorder = FindRecorder()
+    client: MongoClient = MongoClient(
+        settings.mongo_uri, tz_aware=True, event_listeners=[recorder]
+    )
+    try:
+        watched = ProcessRepository(client[db.name])
+        watched.create_indexes()
+        for minutes in range(0, 600, 10):  # one case every ten minutes for ten hours
+            watched.add(case("P1", timedelta(minutes=minutes)))
+        recorder.finds.clear()
+        page = watched.search(ProcessQuery(patch="P1", sort="updatedAt"), 5)
+    finally:
+        client.close()
+    assert len(page) == 5
+    assert len(recorder.finds) == 1  # the first hour held the page
