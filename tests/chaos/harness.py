@@ -97,6 +97,10 @@ class Child:
         self._log: IO[bytes] | None = None
         self._log_offset = 0
         self.starts = 0
+        self.wanted = False
+        """Whether the test wants it running (a crash is then restarted, see `Supervisor`)."""
+        self.crashes = 0
+        self.lock = threading.RLock()
 
     def argv(self) -> list[str]:
         raise NotImplementedError
@@ -109,7 +113,14 @@ class Child:
         return self.proc is not None and self.proc.poll() is None
 
     def start(self, wait: bool = True, timeout: float = 30.0) -> None:
+        with self.lock:
+            self._start()
+        if wait:
+            self.wait_ready(timeout)
+
+    def _start(self) -> None:
         assert not self.running, f"{self.name} is already running"
+        self.wanted = True
         self._close_log()
         LOG_DIR.mkdir(parents=True, exist_ok=True)
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed when the process ends
@@ -124,8 +135,16 @@ class Child:
             start_new_session=True,
         )
         self.starts += 1
-        if wait:
-            self.wait_ready(timeout)
+
+    def restart_if_crashed(self) -> bool:
+        """Start it again if it exited on its own while wanted, as docker-compose's
+        `restart: unless-stopped` does; whether it did."""
+        with self.lock:
+            if not self.wanted or self.running or self.proc is None:
+                return False
+            self.crashes += 1
+            self._start()
+            return True
 
     def wait_ready(self, timeout: float = 30.0) -> None:
         def up() -> bool:
@@ -150,11 +169,15 @@ class Child:
 
     def kill(self) -> None:
         """SIGKILL the whole group, as a crash or an out-of-memory kill would."""
-        self.send(signal.SIGKILL)
-        self._reap(15)
+        with self.lock:
+            self.wanted = False
+            self.send(signal.SIGKILL)
+            self._reap(15)
 
     def stop(self, timeout: float = 20.0) -> None:
         """SIGTERM, wait for the exit (SIGKILL after `timeout`)."""
+        with self.lock:
+            self.wanted = False
         if self.running:
             self.send(signal.SIGCONT)  # a paused process cannot act on SIGTERM
             self.send(signal.SIGTERM)
@@ -309,6 +332,8 @@ class Stack:
         self.beat = Beat(f"{name}-beat", env, self.directory / "beat-schedule")
         self._mongo_client: pymongo.MongoClient[dict[str, Any]] | None = None
         self._redis_client: redis.Redis | None = None
+        self._closing = threading.Event()
+        self._supervisor = threading.Thread(target=self._supervise, daemon=True)
         config = from_env()
         self.token = mint(
             config, "chaos-officer", "Chaos Officer", "chaos@example.org", ["processes-admin"]
@@ -326,6 +351,20 @@ class Stack:
             self.add_worker(wait=False)
         for child in (self.api, self.beat, *self.workers):
             child.wait_ready()
+        self._supervisor.start()
+
+    def _supervise(self) -> None:
+        """Restart application processes that exit on their own, as docker-compose does
+        (`restart: unless-stopped`): a Celery worker can die of a broker connection lost at
+        an unlucky moment (kombu's Redis transport, "Unrecoverable error: AttributeError")."""
+        while not self._closing.wait(0.5):
+            for child in (self.api, self.beat, *self.workers):
+                if child.restart_if_crashed():
+                    print(f"[chaos] {child.name} exited on its own; restarted", file=sys.stderr)
+
+    def crashes(self) -> int:
+        """Application processes that exited on their own (and were restarted) so far."""
+        return sum(child.crashes for child in (self.api, self.beat, *self.workers))
 
     def add_worker(self, wait: bool = True) -> Worker:
         worker = Worker(f"{self.name}-worker{len(self.workers)}", self.env)
@@ -374,6 +413,9 @@ class Stack:
 
     def close(self) -> None:
         """Kill everything (the data goes with the directory) and remove the directory."""
+        self._closing.set()
+        if self._supervisor.is_alive():
+            self._supervisor.join()
         for client in (self._mongo_client, self._redis_client):
             if client is not None:
                 client.close()
@@ -648,11 +690,14 @@ class Findings:
     checked: int = 0
     lost: list[str] = field(default_factory=list)
     duplicated: list[str] = field(default_factory=list)
+    restarted: int = 0
+    """Application processes that exited on their own and were started again."""
 
     def summary(self, faults: int) -> str:
         return (
             f"faults: {faults} injected, processes checked {self.checked}, "
-            f"lost {len(self.lost)}, duplicated {len(self.duplicated)}"
+            f"lost {len(self.lost)}, duplicated {len(self.duplicated)}, "
+            f"crashed and restarted {self.restarted}"
         )
 
     def details(self, limit: int = 20) -> str:
@@ -734,7 +779,7 @@ def audit(
     expected event missing from the stream, a process short of its expected state, a history
     that skips a step. Duplicated: a change or an event recorded twice.
     """
-    findings = Findings()
+    findings = Findings(restarted=stack.crashes())
     stream = read_stream(stack.redis_client)
     by_id: Counter[str] = Counter(event["id"] for event in stream)
     findings.duplicated += [
