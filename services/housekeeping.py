@@ -8,7 +8,15 @@ from datetime import datetime, timedelta
 
 from machines.model import Process
 from services import events
-from services.processes import Context, Dispatch, definition_named, hand_on, now, transition
+from services.processes import (
+    Context,
+    Dispatch,
+    definition_named,
+    forget_done,
+    hand_on,
+    now,
+    transition,
+)
 from storage import ProcessRepository
 from storage.errors import ProcessNotFound, StaleProcess
 
@@ -19,16 +27,18 @@ def sweep_outbox(
     repo: ProcessRepository, grace: timedelta, dispatch: Dispatch, limit: int = 200
 ) -> int:
     """Dispatch again the follow-ups still in an outbox `grace` after they were written (or
-    last swept), at most `limit` of them; count them. Workers remove a follow-up once they
-    have done it. Stops at the first failure to dispatch: the broker is likely away."""
+    last swept), at most `limit` of them; count them. Events published here leave the outbox
+    at once; workers remove a task once they have done it. Stops at the first failure to
+    dispatch: the broker is likely away."""
     moment = now()
     sent = 0
     for process_id, follow_up in repo.claim_stale_follow_ups(moment - grace, moment):
         try:
-            dispatch(process_id, [follow_up])
+            done = dispatch(process_id, [follow_up])
         except Exception:  # noqa: BLE001 - still in the outbox; the next sweep tries again
             log.warning("re-dispatch of %s failed", follow_up.id, exc_info=True)
             break
+        forget_done(repo, process_id, done)
         sent += 1
         if sent >= limit:
             break

@@ -13,7 +13,7 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -55,9 +55,13 @@ class Repository(Protocol):
     def search(
         self, query: ProcessQuery, limit: int, after: tuple[datetime, str] | None = None
     ) -> list[Process]: ...
+    def remove_follow_ups(self, process_id: str, follow_up_ids: Iterable[str]) -> None: ...
 
 
-Dispatch = Callable[[str, list[FollowUp]], None]
+Dispatch = Callable[[str, list[FollowUp]], Collection[str] | None]
+"""Hands follow-ups on (queues tasks, publishes events); returns the ids of those it has
+already done in place, which then leave the outbox (the others are removed by the worker
+that does them)."""
 
 ExpectedVersion = int | frozenset[int] | None
 """The version(s) a client's If-Match names; None when it sent none."""
@@ -347,19 +351,32 @@ def search(
 def hand_on(repo: Repository, process: Process, dispatch: Dispatch) -> None:
     """Dispatch the follow-ups just stored.
 
-    They stay in the outbox until the worker that does each one removes it (workers.tasks), so
-    nothing is lost if dispatch fails here, or if the broker or a worker loses the message: the
-    outbox sweep dispatches again whatever is still there after a grace period.
+    A follow-up stays in the outbox until it is done: events the dispatcher published in place
+    are removed here, tasks by the worker that does them (workers.tasks). So nothing is lost
+    if dispatch fails here, or if the broker or a worker loses the message: the outbox sweep
+    dispatches again whatever is still there after a grace period.
     """
     pending = process.follow_ups
     if not pending:
         return
     try:
-        dispatch(process.id, pending)
+        done = dispatch(process.id, pending)
     except Exception:  # noqa: BLE001 - the outbox keeps them; a sweeper dispatches them later
         log.warning("follow-ups of %s left in the outbox", process.id, exc_info=True)
         return
     process.follow_ups = []
+    forget_done(repo, process.id, done)
+
+
+def forget_done(repo: Repository, process_id: str, done: Collection[str] | None) -> None:
+    """Take follow-ups already done out of the outbox; should the store not answer, the sweep
+    does them again later, harmlessly (events are de-duplicated by id)."""
+    if not done:
+        return
+    try:
+        repo.remove_follow_ups(process_id, done)
+    except Exception:  # noqa: BLE001 - left in the outbox, which is safe
+        log.warning("done follow-ups of %s left in the outbox", process_id, exc_info=True)
 
 
 def apply_change(

@@ -44,7 +44,6 @@ INDEXES = [
         name="by_patch_state_due_soonest",
     ),
     IndexModel([("outbox.createdAt", ASCENDING)], name="by_pending_follow_up"),
-    IndexModel([("outbox.id", ASCENDING)], name="by_follow_up_id"),
     IndexModel([("currentState.dueAt", ASCENDING)], name="by_due_date"),
     IndexModel([("currentState.reminderAt", ASCENDING)], name="by_reminder_time"),
     IndexModel(
@@ -63,7 +62,7 @@ INDEXES = [
     IndexModel([("updatedAt", DESCENDING), ("_id", DESCENDING)], name="recently_updated_first"),
 ]
 
-RETIRED_INDEXES = ["by_patch_and_state"]
+RETIRED_INDEXES = ["by_patch_and_state", "by_follow_up_id"]
 """Indexes earlier versions created that none of today's queries need: each costs every write."""
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -295,12 +294,6 @@ class ProcessRepository:
             self._processes.update_one(
                 {"_id": process_id}, {"$pull": {"outbox": {"id": {"$in": ids}}}}
             )
-
-    def complete_follow_up(self, follow_up_id: str) -> None:
-        """Drop a follow-up from the outbox that holds it: the worker has done its work."""
-        self._processes.update_one(
-            {"outbox.id": follow_up_id}, {"$pull": {"outbox": {"id": follow_up_id}}}
-        )
 
     def claim_stale_follow_ups(
         self, created_before: datetime, now: datetime, limit: int = 500

@@ -1,8 +1,18 @@
-"""Queue follow-ups on the broker: the production `Dispatch` of the API and the workers."""
+"""Hand follow-ups on: the production `Dispatch` of the API, the workers and beat.
+
+Automated steps go to the broker as task messages. Events are appended to the stream here and
+now: a task per event would cost a broker round trip and a worker's time for one Redis call.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from functools import cache
+from typing import Any
+
+from adapters.event_sinks import RedisStream
 from machines.model import FollowUp
+from workers import wiring
 from workers.app import celery_app
 
 RUN_STEP = "processes.run_step"
@@ -10,25 +20,52 @@ PUBLISH_EVENT = "processes.publish_event"
 DELIVER_WEBHOOK = "processes.deliver_webhook"
 
 
-def dispatch(process_id: str, follow_ups: list[FollowUp]) -> None:
-    """Send each follow-up as a task message; raises if the broker does not take them."""
-    for follow_up in follow_ups:
-        # A short argsrepr (shown by monitoring tools) spares Celery a saferepr of the whole
-        # payload on every send.
-        shown = f"[{follow_up.name!r}, {process_id!r}]"
-        if follow_up.kind == "task":
-            celery_app.send_task(
-                RUN_STEP,
-                args=[follow_up.name, follow_up.payload],
-                task_id=follow_up.id,
-                argsrepr=shown,
-                kwargsrepr="{}",
-            )
-        else:
-            celery_app.send_task(
-                PUBLISH_EVENT,
-                args=[follow_up.payload],
-                task_id=follow_up.id,
-                argsrepr=shown,
-                kwargsrepr="{}",
-            )
+class Dispatcher:
+    """Queues steps on the broker, publishes events to `stream` and queues their deliveries
+    to the webhook subscribers."""
+
+    def __init__(self, stream: RedisStream, webhook_urls: Sequence[str]) -> None:
+        self._stream = stream
+        self._webhook_urls = tuple(webhook_urls)
+
+    def __call__(self, process_id: str, follow_ups: list[FollowUp]) -> list[str]:
+        """Queue each step and publish each event; return the ids of the events published.
+
+        Raises when the broker or the stream does not take them; what was not done stays in
+        the outbox for the sweep, and the stream drops an event it already holds.
+        """
+        for follow_up in follow_ups:
+            if follow_up.kind == "task":
+                celery_app.send_task(
+                    RUN_STEP,
+                    args=[follow_up.name, follow_up.payload],
+                    task_id=follow_up.id,
+                    # A short argsrepr (shown by monitoring tools) spares Celery a saferepr
+                    # of the whole payload on every send.
+                    argsrepr=f"[{follow_up.name!r}, {process_id!r}]",
+                    kwargsrepr="{}",
+                )
+        published: list[str] = []
+        for follow_up in follow_ups:
+            if follow_up.kind != "task":
+                self.publish(follow_up.payload)
+                published.append(follow_up.id)
+        return published
+
+    def publish(self, envelope: dict[str, Any]) -> None:
+        """Append the event to the stream (once per event id) and queue one delivery per
+        webhook subscriber. Raises `ServiceUnavailable` when the stream does not answer."""
+        self._stream.publish(envelope)
+        for url in self._webhook_urls:
+            celery_app.send_task(DELIVER_WEBHOOK, args=[url, envelope])
+
+
+@cache
+def configured() -> Dispatcher:
+    """The dispatcher the environment's settings describe, one per process."""
+    return Dispatcher(wiring.stream(), wiring.settings().webhook_urls)
+
+
+def dispatch(process_id: str, follow_ups: list[FollowUp]) -> list[str]:
+    """Dispatch with the environment's settings (see `Dispatcher`)."""
+    return configured()(process_id, follow_ups)

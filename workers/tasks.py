@@ -10,13 +10,14 @@ from typing import Any
 from celery import Task
 
 from adapters.event_sinks import DeliveryRejected, Webhook
+from machines.model import FollowUp
 from services import automation, housekeeping
 from services.ports import ServiceUnavailable
 from services.processes import Context
 from storage import RETRYABLE_ERRORS
 from workers import wiring
 from workers.app import celery_app
-from workers.dispatch import DELIVER_WEBHOOK, dispatch
+from workers.dispatch import configured, dispatch
 
 log = logging.getLogger(__name__)
 
@@ -28,10 +29,25 @@ def backoff(attempt: int) -> float:
     return random.uniform(ceiling / 2, ceiling)
 
 
-def done(task: Task) -> None:
-    """The follow-up this task carried (its id is the task's) is done: take it out of its
-    outbox. Until then the outbox sweep dispatches it again, should this message be lost."""
-    wiring.processes().complete_follow_up(task.request.id)
+def done(task: Task, process_id: str) -> None:
+    """The follow-up this task carried (its id is the task's) is done: take it out of the
+    process's outbox. Until then the outbox sweep dispatches it again, should this message be
+    lost."""
+    wiring.processes().remove_follow_ups(process_id, [task.request.id])
+
+
+class FinishingDispatch:
+    """`dispatch` that also reports the running task's own follow-up as done, so that the
+    outbox loses it together with the events of the change the task stored: one write."""
+
+    def __init__(self, task_id: str) -> None:
+        self._task_id = task_id
+        self.finished = False
+
+    def __call__(self, process_id: str, follow_ups: list[FollowUp]) -> list[str]:
+        published = dispatch(process_id, follow_ups)
+        self.finished = True
+        return [*published, self._task_id]
 
 
 @celery_app.task(name="processes.run_step", bind=True, acks_late=True, max_retries=None)
@@ -44,9 +60,12 @@ def run_step(self: Task, step_name: str, payload: dict[str, Any], failures: int 
     without spending those retries. (Celery's own retry limit is off: this one applies.)
     """
     ctx = Context(correlation_id=payload.get("correlationId") or self.request.id)
+    process_id = payload["processId"]
+    finishing = FinishingDispatch(self.request.id)
     try:
-        automation.run_step(wiring.processes(), step_name, payload, wiring.ports(), ctx, dispatch)
-        done(self)
+        automation.run_step(wiring.processes(), step_name, payload, wiring.ports(), ctx, finishing)
+        if not finishing.finished:  # nothing stored (a stale or repeated delivery)
+            done(self, process_id)
     except RETRYABLE_ERRORS as error:
         log.warning("step %s waits for the database: %s", step_name, error)
         raise self.retry(exc=error, countdown=backoff(self.request.retries)) from None
@@ -61,22 +80,22 @@ def run_step(self: Task, step_name: str, payload: dict[str, Any], failures: int 
             ) from None
         reason = f"Gave up after {failures + 1} attempts: {error}"
         try:
-            automation.record_failure(wiring.processes(), payload, reason, ctx, dispatch)
-            done(self)
+            automation.record_failure(wiring.processes(), payload, reason, ctx, finishing)
+            if not finishing.finished:
+                done(self, process_id)
         except RETRYABLE_ERRORS as store_error:
             raise self.retry(exc=store_error, countdown=backoff(self.request.retries)) from None
 
 
 @celery_app.task(name="processes.publish_event", bind=True, acks_late=True, max_retries=None)
 def publish_event(self: Task, envelope: dict[str, Any]) -> None:
-    """Append the event to the stream and queue one delivery per webhook subscriber."""
+    """Publish an event queued as a task. Dispatch publishes events itself now; this serves
+    messages queued before that, and anything still sending them."""
     try:
-        wiring.stream().publish(envelope)
+        configured().publish(envelope)
     except ServiceUnavailable as error:
         raise self.retry(exc=error, countdown=backoff(min(self.request.retries, 6))) from None
-    for hook in wiring.webhooks():
-        celery_app.send_task(DELIVER_WEBHOOK, args=[hook.url, envelope])
-    done(self)
+    done(self, envelope["entityId"])
 
 
 @celery_app.task(name="processes.deliver_webhook", bind=True, acks_late=True, max_retries=12)

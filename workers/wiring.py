@@ -6,7 +6,7 @@ from functools import cache
 
 import redis
 
-from adapters.event_sinks import RedisStream, Webhook
+from adapters.event_sinks import RedisStream
 from adapters.http_services import HttpPersons, HttpTenures
 from services.ports import Persons, Ports, Tenures
 from settings import Settings, from_env
@@ -46,8 +46,3 @@ def ports() -> Ports:
 def stream() -> RedisStream:
     config = settings()
     return RedisStream(redis.Redis.from_url(config.redis_url), config.events_stream)
-
-
-def webhooks() -> list[Webhook]:
-    config = settings()
-    return [Webhook(url, config.webhook_secret) for url in config.webhook_urls]

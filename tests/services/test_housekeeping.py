@@ -40,8 +40,8 @@ def test_follow_ups_left_by_a_failed_dispatch_are_sent_by_the_sweep(app, client)
     assert [f.id for _, f in sent] == [f.id for _, f in left]
     # They stay until a worker has done them; the next sweep waits twice as long for that.
     assert housekeeping.sweep_outbox(repo, timedelta(seconds=1), failing_dispatch) == 0
-    for _, follow_up in left:
-        repo.complete_follow_up(follow_up.id)
+    for process_id, follow_up in left:
+        repo.remove_follow_ups(process_id, [follow_up.id])
     assert list(repo.pending_follow_ups(now() + timedelta(days=1))) == []
 
 

@@ -30,8 +30,7 @@ def test_a_follow_up_stays_until_done_and_is_swept_ever_less_often(repo: Process
     kept, done = follow_up("kept"), follow_up("done")
     process = make_process(follow_ups=[kept, done])
     repo.add(process)
-    repo.complete_follow_up(done.id)
-    repo.complete_follow_up("no-such-follow-up")
+    repo.remove_follow_ups(process.id, [done.id, "no-such-follow-up"])
 
     assert claimed(repo, timedelta(seconds=10)) == []  # within the grace period
     assert claimed(repo, timedelta(seconds=31)) == ["kept"]  # claimed at 31 s
@@ -39,6 +38,6 @@ def test_a_follow_up_stays_until_done_and_is_swept_ever_less_often(repo: Process
     assert claimed(repo, timedelta(seconds=92)) == ["kept"]  # next after 4 x grace: 212 s
     assert claimed(repo, timedelta(seconds=200)) == []
     assert claimed(repo, timedelta(seconds=213)) == ["kept"]
-    repo.complete_follow_up(kept.id)
+    repo.remove_follow_ups(process.id, [kept.id])
     assert claimed(repo, timedelta(days=1)) == []
     assert list(repo.pending_follow_ups(T0 + timedelta(days=1))) == []

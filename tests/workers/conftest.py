@@ -20,11 +20,12 @@ import pytest
 import redis
 from pymongo.database import Database
 
+from adapters.event_sinks import RedisStream
 from api import create_app
 from settings import Settings
 from storage.mongo import database
 from tests.conftest import signed_in
-from workers.dispatch import dispatch
+from workers.dispatch import Dispatcher
 
 ROOT = Path(__file__).resolve().parents[2]
 WEBHOOK_SECRET = "test-webhook-secret"
@@ -163,10 +164,18 @@ def worker_db(settings: Settings, worker: dict[str, str], worker_db_name: str) -
     return database(settings.mongo_uri, worker_db_name)
 
 
+@pytest.fixture(scope="session")
+def live_dispatch(settings: Settings, receiver: Receiver) -> Dispatcher:
+    """The production dispatcher, configured as the worker is."""
+    client = redis.Redis.from_url(settings.redis_url)
+    return Dispatcher(RedisStream(client, settings.events_stream), [receiver.url])
+
+
 @pytest.fixture
-def live_client(worker_db: Database):  # type: ignore[no-untyped-def]
-    """The API on the worker's database, queueing follow-ups on the real broker."""
-    app = create_app({"TESTING": True, "MONGO_DB": worker_db.name}, dispatch=dispatch)
+def live_client(worker_db: Database, live_dispatch: Dispatcher):  # type: ignore[no-untyped-def]
+    """The API on the worker's database, queueing follow-ups on the real broker and publishing
+    events to the real stream and to `receiver`, as the worker does."""
+    app = create_app({"TESTING": True, "MONGO_DB": worker_db.name}, dispatch=live_dispatch)
     return signed_in(app, ["processes-admin"])
 
 

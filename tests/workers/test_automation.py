@@ -119,6 +119,21 @@ def test_eligible_case_passes_automated_checks_with_reasons(live_client, worker_
     assert done["currentState"]["permittedTriggers"] == ["CheckManualEligibility", "CancelProcess"]
 
 
+def test_a_finished_step_leaves_nothing_in_the_outbox(live_client, worker_db):
+    """The step's task and the events of the change it stored all leave the outbox once done."""
+    case = seed_case(worker_db)
+    process = start_joint(live_client, case)
+    fire(live_client, process, "CheckAutomatedEligibility", {"incomingTenantId": case["incoming"]})
+    wait_for_state(live_client, process, "AutomatedChecksPassed")
+
+    def outbox() -> list[dict[str, Any]]:
+        stored = worker_db["processes"].find_one({"_id": process["id"]}, {"outbox": 1})
+        assert stored is not None
+        return list(stored.get("outbox", []))
+
+    wait_for(lambda: outbox() == [], "an empty outbox", timeout=5)
+
+
 def test_minor_fails_automated_checks_and_says_why(live_client, worker_db):
     """A proposed tenant under 18 fails BR19, and the reason is there for the officer."""
     case = seed_case(worker_db, incoming_born="2015-06-01")
@@ -325,6 +340,19 @@ def test_events_reach_the_stream_once_with_the_request_correlation_id(
     )
     assert delivery["headers"]["X-Processes-Signature-256"] == expected
     assert delivery["headers"]["X-Processes-Event-Id"] == event["id"]
+
+
+def test_an_event_is_on_the_stream_when_the_request_returns_and_leaves_the_outbox(
+    live_client, worker_db, events_stream
+):
+    """Events are published by the request that stored them, not by a queued task later."""
+    process_id = start(live_client, "changeofname")["id"]
+
+    on_stream = [e for e in stream_events(events_stream) if e["entityId"] == process_id]
+    assert [e["eventType"] for e in on_stream] == ["ProcessStartedEvent"]
+    stored = worker_db["processes"].find_one({"_id": process_id}, {"outbox": 1})
+    assert stored is not None
+    assert stored.get("outbox", []) == []
 
 
 def test_a_step_delivered_twice_takes_effect_once(live_client, worker_db, settings):

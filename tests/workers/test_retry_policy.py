@@ -27,7 +27,11 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     seen: dict[str, Any] = {"runs": 0, "errors": [], "recorded": [], "done": []}
     config = replace(from_env(), step_max_retries=5, retry_base_seconds=0, retry_max_seconds=0)
     monkeypatch.setattr(tasks.wiring, "settings", lambda: config)
-    repo = SimpleNamespace(complete_follow_up=seen["done"].append)
+
+    def remove_follow_ups(process_id: str, ids: list[str]) -> None:
+        seen["done"].extend(f"{process_id}/{i}" for i in ids)
+
+    repo = SimpleNamespace(remove_follow_ups=remove_follow_ups)
     monkeypatch.setattr(tasks.wiring, "processes", lambda: repo)
     monkeypatch.setattr(tasks.wiring, "ports", lambda: None)
 
@@ -49,7 +53,7 @@ def test_service_failures_are_retried_step_max_retries_times_then_recorded(calls
     tasks.run_step.apply(args=["check", PAYLOAD], task_id="follow-up-1")
     assert calls["runs"] == 6
     assert calls["recorded"] == ["Gave up after 6 attempts: Tenure API: 503"]
-    assert calls["done"] == ["follow-up-1"]  # taken out of the outbox once, when recorded
+    assert calls["done"] == ["p/follow-up-1"]  # taken out of the outbox once, when recorded
 
 
 def test_a_database_outage_is_waited_for_without_spending_retries(calls) -> None:  # type: ignore[no-untyped-def]
@@ -58,7 +62,7 @@ def test_a_database_outage_is_waited_for_without_spending_retries(calls) -> None
     tasks.run_step.apply(args=["check", PAYLOAD], task_id="follow-up-2")
     assert calls["runs"] == 15
     assert calls["recorded"] == []
-    assert calls["done"] == ["follow-up-2"]
+    assert calls["done"] == ["p/follow-up-2"]
 
 
 def test_the_outbox_sweep_waits_while_the_queue_has_a_backlog(monkeypatch) -> None:  # type: ignore[no-untyped-def]
