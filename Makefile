@@ -26,7 +26,7 @@ help:
 	@echo "make lint           ruff check, ruff format --check, mypy"
 	@echo "make fmt            ruff format and ruff check --fix"
 	@echo "make bench          benchmarks against same-run baselines, 10,000 and 1,000,000"
-	@echo "                    stored processes, 10-minute soak (about 30 minutes;"
+	@echo "                    stored processes, 10-minute soak (about 40 minutes;"
 	@echo "                    BENCH_ARGS='--sizes 10000,100000' for a shorter scale run)"
 	@echo "make bench-quick    the same, reduced (under 2 minutes)"
 	@echo "make compose-check  validate docker-compose.yml"

@@ -29,6 +29,7 @@ class Config:
     automation_clients: int
     sizes: list[int]
     repeats: int
+    warm_up_seconds: float
     soak_seconds: float
 
 
@@ -40,17 +41,19 @@ FULL = Config(
     automation_clients=16,
     sizes=[10_000, 1_000_000],
     repeats=200,
+    warm_up_seconds=5.0,
     soak_seconds=600.0,
 )
 QUICK = Config(
     levels=[1, 16, 64],
-    seconds=4.0,
+    seconds=3.0,
     sequential=20,
-    concurrent=120,
+    concurrent=100,
     automation_clients=16,
-    sizes=[2_000, 20_000],
+    sizes=[2_000, 10_000],
     repeats=40,
-    soak_seconds=20.0,
+    warm_up_seconds=0.5,
+    soak_seconds=15.0,
 )
 
 
@@ -151,7 +154,9 @@ def main(argv: list[str] | None = None) -> int:
             if "memory" in wanted:
                 results["memory"] = scenarios.memory(env)
             if "scale" in wanted:
-                results["scale"] = scenarios.scale(env, config.sizes, config.repeats)
+                results["scale"] = scenarios.scale(
+                    env, config.sizes, config.repeats, config.warm_up_seconds
+                )
             if "soak" in wanted and config.soak_seconds > 0:
                 results["soak"] = scenarios.soak(env, token, config.soak_seconds, 2)
             if "memory" in wanted:

@@ -419,34 +419,41 @@ def _queries(size: int) -> dict[str, Callable[[random.Random], Any]]:
     return {"list_by_target": by_target, "worktray": worktray, "worktray_open": worktray_open}
 
 
-def _measure_queries(db: Database, size: int, repeats: int) -> dict[str, Any]:
+def _measure_queries(
+    db: Database, size: int, repeats: int, warm_up_seconds: float
+) -> dict[str, Any]:
+    """Time each query kind in rounds, one of each per round, so that background work of
+    the store (a checkpoint after the load) falls on every kind alike; after a warm-up."""
     from services.processes import search
     from storage import ProcessRepository
 
     repo = ProcessRepository(db)
     rng = random.Random(size)
-    results: dict[str, Any] = {}
-    for name, make in _queries(size).items():
-        samples = Samples()
-        for _ in range(3):  # warm the cache and the plan
+    kinds = _queries(size)
+    warm_until = time.perf_counter() + warm_up_seconds
+    while time.perf_counter() < warm_until:  # the cache and the plans, for every kind
+        for make in kinds.values():
             query, page = make(rng)
             search(repo, query, page, None)
-        began_all = time.perf_counter()
-        rows = 0
-        for done in range(repeats):
-            if done >= 10 and time.perf_counter() - began_all > QUERY_BUDGET_SECONDS:
-                break  # slow queries at a large size: enough samples for a median
+    samples = {name: Samples() for name in kinds}
+    rows = dict.fromkeys(kinds, 0)
+    began_all = time.perf_counter()
+    for done in range(repeats):
+        if done >= 10 and time.perf_counter() - began_all > QUERY_BUDGET_SECONDS:
+            break  # slow queries at a large size: enough samples for a median
+        for name, make in kinds.items():
             query, page = make(rng)
             began = time.perf_counter()
-            rows += len(search(repo, query, page, None).processes)
-            samples.add(time.perf_counter() - began)
-        samples.elapsed = time.perf_counter() - began_all
+            rows[name] += len(search(repo, query, page, None).processes)
+            samples[name].add(time.perf_counter() - began)
+    results: dict[str, Any] = {}
+    for name, make in kinds.items():
+        samples[name].elapsed = time.perf_counter() - began_all
         query, _ = make(rng)
-        plan = repo.explain(query)
         results[name] = {
-            **samples.summary(),
-            "rows_per_query": round(rows / max(samples.count, 1), 1),
-            "plan": _plan_summary(plan),
+            **samples[name].summary(),
+            "rows_per_query": round(rows[name] / max(samples[name].count, 1), 1),
+            "plan": _plan_summary(repo.explain(query)),
         }
     return results
 
@@ -475,7 +482,9 @@ def _plan_summary(plan: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def scale(env: Environment, sizes: list[int], repeats: int) -> dict[str, Any]:
+def scale(
+    env: Environment, sizes: list[int], repeats: int, warm_up_seconds: float
+) -> dict[str, Any]:
     """List-by-target and worktray queries at each size, loaded directly into the store."""
     client: pymongo.MongoClient = pymongo.MongoClient(env.mongo_uri, tz_aware=True)
     db = client[env.scale_db]
@@ -488,7 +497,7 @@ def scale(env: Environment, sizes: list[int], repeats: int) -> dict[str, Any]:
         _say(f"scale: {size:,} processes, load {load}")
         results["sizes"][str(size)] = {
             "load": load,
-            "queries": _measure_queries(db, size, repeats),
+            "queries": _measure_queries(db, size, repeats, warm_up_seconds),
         }
     smallest, largest = str(min(sizes)), str(max(sizes))
     ratios = {}
