@@ -127,17 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     try:
         with started() as env:
-            from api.auth import mint
-            from settings import from_env
-
-            settings = from_env()
-            token = mint(
-                type(settings)(**{**settings.__dict__, "jwt_secret": env.jwt_secret}),
-                "bench",
-                "Bench",
-                "bench@example.org",
-                ["processes-admin"],
-            )
+            token = env.admin_token()
             scenarios.prepare_baseline(env)
             if "transitions" in wanted:
                 results["transitions"] = scenarios.transitions(

@@ -33,12 +33,10 @@ def main(argv: list[str] | None = None) -> int:
             JWT_SECRET=env.jwt_secret,
         )
         from api import create_app
-        from api.auth import mint
-        from settings import from_env
 
         app = create_app()
         client = app.test_client()
-        token = mint(from_env(), "bench", "Bench", "bench@example.org", ["processes-admin"])
+        token = env.admin_token()
         client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
 
         def drive(count: int) -> tuple[float, float, int]:

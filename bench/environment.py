@@ -66,6 +66,16 @@ class Environment:
         )
         return env
 
+    def admin_token(self) -> str:
+        """A token the product's API (signing with this run's secret) accepts as an admin."""
+        from dataclasses import replace
+
+        from api.auth import mint
+        from settings import from_env
+
+        settings = replace(from_env(), jwt_secret=self.jwt_secret)
+        return mint(settings, "bench", "Bench", "bench@example.org", ["processes-admin"])
+
     def pids(self, name: str) -> list[int]:
         """The process and its children (gunicorn workers, Celery pool processes)."""
         managed = self.processes.get(name)

@@ -125,17 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     OUT.mkdir(parents=True, exist_ok=True)
     with started() as env:
-        from api.auth import mint
-        from settings import from_env
-
-        settings = from_env()
-        token = mint(
-            type(settings)(**{**settings.__dict__, "jwt_secret": env.jwt_secret}),
-            "bench",
-            "Bench",
-            "bench@example.org",
-            ["processes-admin"],
-        )
+        token = env.admin_token()
         product = lambda: Http(env.api_port, token)  # noqa: E731
         run_clients(2, product, scenarios.product_transitions, 2.0, 3)
         outputs = record(env, args.seconds, args.rate, not args.wall)

@@ -223,7 +223,7 @@ class ProcessRepository:
             # everywhere; the few rows sharing the boundary value are skipped below.
             bound = "$lte" if direction == DESCENDING else "$gte"
             conditions.setdefault(field, {})[bound] = after[0]
-        if query.target_id is None and _sliceable(conditions, field):
+        if _sliced(query, conditions, field):
             return self._read_in_slices(conditions, field, direction, limit, after)
         return self._read(conditions, field, direction, limit, after)
 
@@ -281,7 +281,7 @@ class ProcessRepository:
         """The server's query plan for `query`'s first page (to check that indexes serve it)."""
         field, direction = SORTS[query.sort]
         conditions = query.filter()
-        if query.target_id is None and _sliceable(conditions, field):
+        if _sliced(query, conditions, field):
             conditions, _ = _slice(conditions, field, direction, datetime.now(UTC), FIRST_SLICE)
         cursor = self._processes.find(conditions).sort([(field, direction), ("_id", direction)])
         plan: dict[str, Any] = cursor.explain()
@@ -360,9 +360,12 @@ def sort_value(process: Process, sort: str) -> datetime | None:
     }[sort]
 
 
-def _sliceable(conditions: dict[str, Any], field: str) -> bool:
-    """Whether an index serves `conditions` narrowed to a range of `field`: every other
-    condition an equality on fields an index has just before `field`."""
+def _sliced(query: ProcessQuery, conditions: dict[str, Any], field: str) -> bool:
+    """Whether a page of `query` is read in time slices: not a target's listing (a handful
+    of rows, one query), and only where an index serves `conditions` narrowed to a range of
+    `field` (every other condition an equality on fields an index has just before `field`)."""
+    if query.target_id is not None:
+        return False
     others = {name: value for name, value in conditions.items() if name != field}
     if any(isinstance(value, dict) for value in others.values()):
         return False
