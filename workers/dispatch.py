@@ -16,7 +16,6 @@ from workers import wiring
 from workers.app import celery_app
 
 RUN_STEP = "processes.run_step"
-PUBLISH_EVENT = "processes.publish_event"
 DELIVER_WEBHOOK = "processes.deliver_webhook"
 
 
