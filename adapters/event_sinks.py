@@ -21,13 +21,23 @@ SIGNATURE_HEADER = "X-Processes-Signature-256"
 EVENT_ID_HEADER = "X-Processes-Event-Id"
 
 # Add the event to the stream only if its id was not added before (in the last day), in one
-# atomic step, so a redelivered publish task does not append it twice.
+# atomic step, so that publishing it again does not append it twice. The id's key holds a mark
+# (ON_STREAM, then whatever the publisher marks it with); the script returns the mark it found,
+# or false when it added the event now.
 _ADD_ONCE = """
-if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[3]) then
-  return redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*', 'id', ARGV[1], 'event', ARGV[2])
+local mark = redis.call('GET', KEYS[1])
+if mark then
+  return mark
 end
+redis.call('SET', KEYS[1], ARGV[5], 'EX', ARGV[3])
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*', 'id', ARGV[1], 'event', ARGV[2])
 return false
 """
+
+ON_STREAM = "1"
+"""The mark of an event the stream holds (the value of its de-duplication key)."""
+
+DEDUPLICATION_SECONDS = 86_400
 
 
 class DeliveryRejected(ValueError):
@@ -43,16 +53,33 @@ class RedisStream:
         self._max_length = max_length
         self._add_once = client.register_script(_ADD_ONCE)
 
-    def publish(self, envelope: dict[str, Any]) -> bool:
-        """Append the event; False when it was already appended."""
+    def publish(self, envelope: dict[str, Any]) -> str | None:
+        """Append the event unless the stream holds it already; None when appended now, else
+        the event's mark (`ON_STREAM`, or what `mark` set)."""
         try:
-            added = self._add_once(
-                keys=[f"{self._stream}:published:{envelope['id']}", self._stream],
-                args=[envelope["id"], json.dumps(envelope), 86_400, self._max_length],
+            found = self._add_once(
+                keys=[self._key(envelope["id"]), self._stream],
+                args=[
+                    envelope["id"],
+                    json.dumps(envelope),
+                    DEDUPLICATION_SECONDS,
+                    self._max_length,
+                    ON_STREAM,
+                ],
             )
         except redis.RedisError as error:
             raise ServiceUnavailable(f"Redis stream {self._stream}: {error}") from error
-        return bool(added)
+        return found.decode() if isinstance(found, bytes) else found or None
+
+    def mark(self, event_id: str, mark: str) -> None:
+        """Record `mark` against an event the stream holds (until its key expires)."""
+        try:
+            self._client.set(self._key(event_id), mark, xx=True, keepttl=True)
+        except redis.RedisError as error:
+            raise ServiceUnavailable(f"Redis stream {self._stream}: {error}") from error
+
+    def _key(self, event_id: str) -> str:
+        return f"{self._stream}:published:{event_id}"
 
 
 def sign(body: bytes, secret: str) -> str:

@@ -15,9 +15,31 @@ import os
 import sys
 import time
 import uuid
+from collections import Counter
+
+from pymongo import monitoring
 
 from bench.environment import started
 from bench.scenarios import TRANSITIONS, new_process_body
+
+STORE = ("mongo",)
+"""The stack's processes whose CPU is the store's."""
+
+
+class _CommandCounter(monitoring.CommandListener):
+    """Counts the store commands this process sends, by name."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        self.counts[event.command_name] += 1
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,6 +54,8 @@ def main(argv: list[str] | None = None) -> int:
             REDIS_URL=env.redis_url,
             JWT_SECRET=env.jwt_secret,
         )
+        commands = _CommandCounter()
+        monitoring.register(commands)
         from api import create_app
 
         app = create_app()
@@ -57,11 +81,18 @@ def main(argv: list[str] | None = None) -> int:
         drive(3)  # warm up
         best = None
         for _ in range(args.rounds):
+            commands.counts.clear()
+            store_before = sum(env.cpu_seconds().get(name, 0.0) for name in STORE)
             cpu, wall, fired = drive(args.processes)
+            store = sum(env.cpu_seconds().get(name, 0.0) for name in STORE) - store_before
             per = (1000 * cpu / fired, 1000 * wall / fired)
+            sent = ", ".join(
+                f"{name} {count / fired:.2f}" for name, count in commands.counts.most_common()
+            )
             print(
                 f"[apicpu] {per[0]:.3f} ms CPU, {per[1]:.3f} ms wall per transition "
-                "(a start every ten included)",
+                f"(a start every ten included); store {1000 * store / fired:.3f} ms CPU; "
+                f"store commands per transition: {sent}",
                 flush=True,
             )
             best = per if best is None or per[0] < best[0] else best

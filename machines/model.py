@@ -78,6 +78,10 @@ class Process:
     version: int = 0
     follow_ups: list[FollowUp] = field(default_factory=list)
     """Follow-ups added since the process was loaded; stored with the change that made them."""
+    outbox: list[FollowUp] = field(default_factory=list)
+    """Follow-ups earlier changes stored that were still in the outbox when it was loaded."""
+    done: set[str] = field(default_factory=set)
+    """Ids of outbox follow-ups known to be done (handed on): the next save drops them."""
     stored_history_length: int = 0
     """How many previous states the store holds, so a save appends only the new ones."""
     activity: list[Activity] = field(default_factory=list)

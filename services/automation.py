@@ -20,9 +20,9 @@ from services.processes import (
     Dispatch,
     ExpectedVersion,
     Repository,
+    commit,
     definition_named,
     get,
-    hand_on,
     queue_automated_step,
     transition,
     version_matches,
@@ -58,7 +58,8 @@ def run_step(
     ctx: Context,
     dispatch: Dispatch,
 ) -> Process | None:
-    """Run a queued step and fire its outcome; None when there was nothing (left) to do.
+    """Run a queued step and fire its outcome; the process as stored with the outcome (or
+    with the step's failure), or None when there was nothing (left) to do.
 
     Failures another attempt cannot fix are recorded on the process; transient ones
     (services or the database unavailable) propagate so that the caller retries.
@@ -70,13 +71,12 @@ def run_step(
         return None
     step = STEPS.get(step_name)
     if step is None:
-        record_failure(repo, payload, f"No automated step is called {step_name!r}.", ctx, dispatch)
-        return None
+        reason = f"No automated step is called {step_name!r}."
+        return record_failure(repo, payload, reason, ctx, dispatch)
     try:
         result = step(process, ports)
     except PERMANENT_ERRORS as error:
-        record_failure(repo, payload, str(error) or type(error).__name__, ctx, dispatch)
-        return None
+        return record_failure(repo, payload, str(error) or type(error).__name__, ctx, dispatch)
     try:
         return complete_step(repo, process, payload["state"], result, ctx, dispatch)
     except StepNotCurrent as stale:
@@ -102,12 +102,12 @@ def complete_step(
         if entity not in process.related_entities:
             process.related_entities.append(entity)
     trigger = definition.trigger_by_name[result.outcome]
+    _step_done(process, state)
     transition(definition, process, trigger, result.data, [], ctx)
     try:
-        repo.save(process)
+        commit(repo, process, dispatch)
     except StaleProcess:
         raise StepNotCurrent(f"{process.id} changed while its step at {state} ran") from None
-    hand_on(repo, process, dispatch)
     return process
 
 
@@ -129,6 +129,7 @@ def record_failure(
     process.current_state.updated_at = moment
     process.updated_at = moment
     process.record("AutomationFailed", None, moment, step=automation.get("step"), reason=reason)
+    _step_done(process, process.state)
     process.add_follow_up(
         events.event(
             "AutomationFailed",
@@ -141,11 +142,10 @@ def record_failure(
         )
     )
     try:
-        repo.save(process)
+        commit(repo, process, dispatch)
     except StaleProcess:
         return None
     log.warning("step at %s of %s failed: %s", process.state, process.id, reason)
-    hand_on(repo, process, dispatch)
     return process
 
 
@@ -177,6 +177,17 @@ def retry(
     automation["attempts"] = int(previous.get("attempts", 0))
     automation["retriedBy"] = ctx.actor
     process.record("AutomationRetried", ctx.actor, ctx.clock(), step=step.step)
-    repo.save(process)  # StaleProcess propagates: the caller answers 409/412
-    hand_on(repo, process, dispatch)
+    commit(repo, process, dispatch)  # StaleProcess propagates: the caller answers 409/412
     return process
+
+
+def _step_done(process: Process, state: str) -> None:
+    """The step queued for the process as it is (state, version) is done once its outcome or
+    failure is saved: that save takes its task out of the outbox."""
+    process.done.update(
+        f.id
+        for f in process.outbox
+        if f.kind == "task"
+        and f.payload.get("state") == state
+        and f.payload.get("version") == process.version
+    )

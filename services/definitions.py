@@ -38,6 +38,7 @@ from services.processes import (
     definition_named,
     hand_on,
     queue_automated_step,
+    settle,
 )
 from services.steps import STEPS
 from storage.errors import ProcessNotFound, StaleProcess
@@ -273,11 +274,12 @@ def migrate_one(
                 failed=bool(skipped) and failed,
             )
         moved_to(definition, process, new, from_version, ctx)
+        settle(process, dispatch)
         try:
             repo.save_migrated(process, from_version)
         except StaleProcess:
             continue
-        hand_on(repo, process, dispatch)
+        hand_on(process, dispatch)
         return Migrated(process_id, old, new, from_version, to_version, True)
     return Migrated(
         process_id,

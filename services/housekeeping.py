@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from datetime import datetime, timedelta
 
 from machines.model import Process
@@ -11,9 +11,8 @@ from services import events
 from services.processes import (
     Context,
     Dispatch,
+    commit,
     definition_named,
-    forget_done,
-    hand_on,
     now,
     transition,
 )
@@ -22,29 +21,40 @@ from storage.errors import ProcessNotFound, StaleProcess
 
 log = logging.getLogger(__name__)
 
+SWEEP_BATCH = 100
+"""Outbox removals the sweep sends to the store in one round trip."""
+
 
 def sweep_outbox(
-    repo: ProcessRepository, grace: timedelta, dispatch: Dispatch, limit: int = 200
+    repo: ProcessRepository, grace: timedelta, dispatch: Dispatch, limit: int = 500
 ) -> int:
-    """Dispatch again the follow-ups still in an outbox `grace` after they were written (or
-    last swept), at most `limit` of them; count them. Events published here leave the outbox
-    at once; workers remove a task once they have done it. Stops at the first failure to
-    dispatch: the broker is likely away."""
+    """Hand on again what is still in an outbox `grace` after it was written (steps: or last
+    swept), for at most `limit` processes, and drop from the outboxes the events the stream
+    has; count the follow-ups swept. Stops at the first failure to dispatch: the broker or the
+    stream is likely away.
+
+    Most of what the sweep finds is the events of each process's latest change, published
+    when they were stored and left for the next change to drop (`settle`): for those it only
+    checks the stream and writes their removal, batched."""
     moment = now()
-    sent = 0
-    for process_id, follow_up in repo.claim_stale_follow_ups(moment - grace, moment):
-        try:
-            done = dispatch(process_id, [follow_up])
-        except Exception:  # noqa: BLE001 - still in the outbox; the next sweep tries again
-            log.warning("re-dispatch of %s failed", follow_up.id, exc_info=True)
-            break
-        forget_done(repo, process_id, done)
-        sent += 1
-        if sent >= limit:
-            break
-    if sent:
-        log.info("re-dispatched %d follow-ups left in outboxes", sent)
-    return sent
+    swept = 0
+    done: dict[str, Collection[str]] = {}
+    try:
+        for process_id, follow_ups in repo.stale_follow_ups(moment - grace, moment, limit):
+            try:
+                done[process_id] = dispatch(process_id, follow_ups) or ()
+            except Exception:  # noqa: BLE001 - still in the outbox; the next sweep tries again
+                log.warning("re-dispatch for %s failed", process_id, exc_info=True)
+                break
+            swept += len(follow_ups)
+            if len(done) >= SWEEP_BATCH:
+                repo.forget_follow_ups(done)
+                done = {}
+    finally:
+        repo.forget_follow_ups(done)
+    if swept:
+        log.info("swept %d follow-ups left in outboxes", swept)
+    return swept
 
 
 def send_reminders(repo: ProcessRepository, dispatch: Dispatch, at: datetime | None = None) -> int:
@@ -81,10 +91,9 @@ def _flag_each(
         if not flag(process, moment, ctx):
             continue
         try:
-            repo.save(process)  # version-conditioned: a second beat's claim fails here
+            commit(repo, process, dispatch)  # version-conditioned: a second beat's fails here
         except StaleProcess:
             continue  # it changed meanwhile; the next run looks again
-        hand_on(repo, process, dispatch)
         flagged += 1
     return flagged
 

@@ -60,8 +60,8 @@ class Repository(Protocol):
 
 Dispatch = Callable[[str, list[FollowUp]], Collection[str] | None]
 """Hands follow-ups on (queues tasks, publishes events); returns the ids of those it has
-already done in place, which then leave the outbox (the others are removed by the worker
-that does them)."""
+done in place (events it published, or found published), which the process's next save
+drops from the outbox (steps are dropped by the save of their outcome)."""
 
 ExpectedVersion = int | frozenset[int] | None
 """The version(s) a client's If-Match names; None when it sent none."""
@@ -188,7 +188,7 @@ def start(repo: Repository, request: NewProcess, ctx: Context, dispatch: Dispatc
     )
     queue_automated_step(definition, process, version_after_save=0, ctx=ctx)
     repo.add(process)
-    hand_on(repo, process, dispatch)
+    hand_on(process, dispatch)
     return process
 
 
@@ -348,15 +348,42 @@ def search(
     return Page(page, next_token)
 
 
-def hand_on(repo: Repository, process: Process, dispatch: Dispatch) -> None:
+def commit(repo: Repository, process: Process, dispatch: Dispatch) -> None:
+    """Save the change made to `process` and hand its follow-ups on. Raises `StaleProcess`
+    (having written nothing) when the stored process moved on since it was read."""
+    settle(process, dispatch)
+    repo.save(process)
+    hand_on(process, dispatch)
+
+
+def settle(process: Process, dispatch: Dispatch) -> None:
+    """Hand on the events earlier changes left in the outbox, so that the next save drops them.
+
+    An event stays in the outbox after it is published, until the process's next change takes
+    it out in the same write as the change (a write of its own would double the writes per
+    change) or the outbox sweep does. Publishing it again here is harmless, as the stream holds
+    each event once, and makes sure that only events the stream has are dropped.
+    """
+    events = [f for f in process.outbox if f.kind == "event" and f.id not in process.done]
+    if not events:
+        return
+    try:
+        done = dispatch(process.id, events)
+    except Exception:  # noqa: BLE001 - they stay in the outbox, for the sweep
+        log.warning("events of %s stay in the outbox", process.id, exc_info=True)
+        return
+    process.done.update(done or ())
+
+
+def hand_on(process: Process, dispatch: Dispatch) -> None:
     """Dispatch the follow-ups just stored.
 
-    A follow-up stays in the outbox until it is done: events the dispatcher published in place
-    are removed here, tasks by the worker that does them (workers.tasks). So nothing is lost
-    if dispatch fails here, or if the broker or a worker loses the message: the outbox sweep
-    dispatches again whatever is still there after a grace period.
+    Each stays in the outbox until it is known to be done: an event until a later save or the
+    outbox sweep finds it published (`settle`), a step until the worker that does it stores
+    its outcome. So nothing is lost if dispatch fails here, or if the broker or a worker loses
+    the message: the outbox sweep dispatches again whatever is still there after a grace period.
     """
-    pending = process.follow_ups
+    pending, process.follow_ups = process.follow_ups, []
     if not pending:
         return
     try:
@@ -364,19 +391,7 @@ def hand_on(repo: Repository, process: Process, dispatch: Dispatch) -> None:
     except Exception:  # noqa: BLE001 - the outbox keeps them; a sweeper dispatches them later
         log.warning("follow-ups of %s left in the outbox", process.id, exc_info=True)
         return
-    process.follow_ups = []
-    forget_done(repo, process.id, done)
-
-
-def forget_done(repo: Repository, process_id: str, done: Collection[str] | None) -> None:
-    """Take follow-ups already done out of the outbox; should the store not answer, the sweep
-    does them again later, harmlessly (events are de-duplicated by id)."""
-    if not done:
-        return
-    try:
-        repo.remove_follow_ups(process_id, done)
-    except Exception:  # noqa: BLE001 - left in the outbox, which is safe
-        log.warning("done follow-ups of %s left in the outbox", process_id, exc_info=True)
+    process.done.update(done or ())
 
 
 def apply_change(
@@ -404,13 +419,12 @@ def apply_change(
         if not process.has_unsaved_changes:
             return process  # nothing changed: no write, no event
         try:
-            repo.save(process)
+            commit(repo, process, dispatch)
         except StaleProcess:
             if expected_version is not None:
                 stored = repo.get(process_id).version
                 raise PreconditionFailed(expected_version, stored) from None
             continue
-        hand_on(repo, process, dispatch)
         return process
     raise Conflict("The process kept changing while this request was applied; try again.")
 

@@ -7,12 +7,12 @@ change that caused them. Every write is conditioned on `version`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, IndexModel
+from pymongo import ASCENDING, DESCENDING, IndexModel, UpdateOne
 from pymongo.collection import Collection
 from pymongo.database import Database
 
@@ -154,11 +154,10 @@ class ProcessRepository:
         document = to_document(process)
         document["outbox"] = [_follow_up_document(f) for f in process.follow_ups]
         self._processes.insert_one(document)
-        process.stored_history_length = len(process.previous_states)
-        process.stored_activity_length = len(process.activity)
+        _mark_stored(process)
 
     def get(self, process_id: str) -> Process:
-        document = self._processes.find_one({"_id": process_id}, {"outbox": 0})
+        document = self._processes.find_one({"_id": process_id})
         if document is None:
             raise ProcessNotFound(process_id)
         return from_document(document)
@@ -166,8 +165,9 @@ class ProcessRepository:
     def save(self, process: Process) -> None:
         """Write the changes made to `process` if nobody changed it since it was read.
 
-        One update: new current state, appended history, new follow-ups, version + 1.
-        Raises `StaleProcess` (and writes nothing) when the stored version moved on.
+        One update: new current state, appended history, new follow-ups, version + 1, and the
+        outbox without the follow-ups `process.done` names. Raises `StaleProcess` (and writes
+        nothing) when the stored version moved on.
         """
         self._write_changes(process, {"relatedEntities": process.related_entities})
 
@@ -176,25 +176,23 @@ class ProcessRepository:
     ) -> None:
         """`save`'s update, also setting `fields` and matching `only_if` besides the version:
         for subclasses whose writes differ from `save` only in these (migrations)."""
-        new_history = process.previous_states[process.stored_history_length :]
-        update: dict[str, Any] = {
-            "$set": {
-                "currentState": _state_document(process.current_state),
-                **fields,
-                "updatedAt": process.updated_at,
-            },
-            "$inc": {"version": 1},
+        sets = {
+            "currentState": _state_document(process.current_state),
+            **fields,
+            "updatedAt": process.updated_at,
         }
-        pushes: dict[str, Any] = {}
-        if new_history:
-            pushes["previousStates"] = {"$each": [_state_document(s) for s in new_history]}
-        new_activity = process.activity[process.stored_activity_length :]
-        if new_activity:
-            pushes["activity"] = {"$each": [_activity_document(a) for a in new_activity]}
-        if process.follow_ups:
-            pushes["outbox"] = {"$each": [_follow_up_document(f) for f in process.follow_ups]}
-        if pushes:
-            update["$push"] = pushes
+        appends = {
+            "previousStates": [
+                _state_document(s)
+                for s in process.previous_states[process.stored_history_length :]
+            ],
+            "activity": [
+                _activity_document(a) for a in process.activity[process.stored_activity_length :]
+            ],
+            "outbox": [_follow_up_document(f) for f in process.follow_ups],
+        }
+        dropped = sorted(process.done & {f.id for f in process.outbox})
+        update = _dropping_update(sets, appends, dropped) if dropped else _update(sets, appends)
         unchanged = {"_id": process.id, "version": process.version, **(only_if or {})}
         result = self._processes.update_one(unchanged, update)
         if result.matched_count == 0:
@@ -202,8 +200,7 @@ class ProcessRepository:
                 raise ProcessNotFound(process.id)
             raise StaleProcess(process.id, process.version)
         process.version += 1
-        process.stored_history_length = len(process.previous_states)
-        process.stored_activity_length = len(process.activity)
+        _mark_stored(process)
 
     def list_by_target(
         self, target_id: str, limit: int, after: tuple[datetime, str] | None = None
@@ -295,36 +292,57 @@ class ProcessRepository:
                 {"_id": process_id}, {"$pull": {"outbox": {"id": {"$in": ids}}}}
             )
 
-    def claim_stale_follow_ups(
+    def forget_follow_ups(self, done: Mapping[str, Iterable[str]]) -> None:
+        """`remove_follow_ups` for many processes (process id: follow-up ids), one round trip."""
+        pulls = {process_id: list(ids) for process_id, ids in done.items()}
+        updates = [
+            UpdateOne({"_id": process_id}, {"$pull": {"outbox": {"id": {"$in": ids}}}})
+            for process_id, ids in pulls.items()
+            if ids
+        ]
+        if updates:
+            self._processes.bulk_write(updates, ordered=False)
+
+    def stale_follow_ups(
         self, created_before: datetime, now: datetime, limit: int = 500
-    ) -> Iterator[tuple[str, FollowUp]]:
-        """Follow-ups left in an outbox since before `created_before`, each claimed for this
-        caller by moving its time on, so that a concurrent sweep skips it. Each claim doubles
-        the wait before the next (grace, 2 x grace, 4 x grace... at most 64 x grace), so a
-        backlog that is slow to drain is not flooded with copies."""
+    ) -> Iterator[tuple[str, list[FollowUp]]]:
+        """Processes with follow-ups left in their outbox since before `created_before`, each
+        with those follow-ups (at most `limit` processes).
+
+        Events come as they are: handing one on again is harmless (the stream holds each event
+        once). Steps come claimed for this caller, by moving their time on, so that a concurrent
+        sweep skips them; each claim doubles the wait before the next (grace, 2 x grace,
+        4 x grace... at most 64 x grace), so a backlog slow to drain is not flooded with copies.
+        """
         grace = now - created_before
         cursor = self._processes.find(
             {"outbox.createdAt": {"$lt": created_before}}, {"outbox": 1}
         ).limit(limit)
         for document in cursor:
-            for item in document.get("outbox", []):
-                if item["createdAt"] >= created_before:
-                    continue
-                claims = min(int(item.get("claims", 0)), 5)
-                claimed = self._processes.update_one(
-                    {
-                        "_id": document["_id"],
-                        "outbox": {
-                            "$elemMatch": {"id": item["id"], "createdAt": item["createdAt"]}
-                        },
-                    },
-                    {
-                        "$set": {"outbox.$.createdAt": now + grace * (2 ** (claims + 1) - 1)},
-                        "$inc": {"outbox.$.claims": 1},
-                    },
-                )
-                if claimed.modified_count:
-                    yield document["_id"], _follow_up_from(item)
+            stale = [
+                _follow_up_from(item)
+                for item in document.get("outbox", [])
+                if item["createdAt"] < created_before
+                and (item["kind"] != "task" or self._claim(document["_id"], item, now, grace))
+            ]
+            if stale:
+                yield document["_id"], stale
+
+    def _claim(
+        self, process_id: str, item: dict[str, Any], now: datetime, grace: timedelta
+    ) -> bool:
+        claims = min(int(item.get("claims", 0)), 5)
+        claimed = self._processes.update_one(
+            {
+                "_id": process_id,
+                "outbox": {"$elemMatch": {"id": item["id"], "createdAt": item["createdAt"]}},
+            },
+            {
+                "$set": {"outbox.$.createdAt": now + grace * (2 ** (claims + 1) - 1)},
+                "$inc": {"outbox.$.claims": 1},
+            },
+        )
+        return bool(claimed.modified_count)
 
     def overdue_ids(self, now: datetime, limit: int = 500) -> list[str]:
         """Processes whose current state was due before `now` and is not yet marked overdue."""
@@ -349,6 +367,44 @@ class ProcessRepository:
             for item in document.get("outbox", []):
                 if item["createdAt"] < created_before:
                     yield document["_id"], _follow_up_from(item)
+
+
+def _mark_stored(process: Process) -> None:
+    """`process` now matches what the store holds."""
+    process.outbox = [f for f in process.outbox if f.id not in process.done] + process.follow_ups
+    process.done = set()
+    process.stored_history_length = len(process.previous_states)
+    process.stored_activity_length = len(process.activity)
+
+
+def _update(sets: dict[str, Any], appends: dict[str, list[Any]]) -> dict[str, Any]:
+    """The update that sets `sets`, appends `appends` and counts a version."""
+    update: dict[str, Any] = {"$set": sets, "$inc": {"version": 1}}
+    pushes = {name: {"$each": items} for name, items in appends.items() if items}
+    if pushes:
+        update["$push"] = pushes
+    return update
+
+
+def _dropping_update(
+    sets: dict[str, Any], appends: dict[str, list[Any]], dropped: list[str]
+) -> list[dict[str, Any]]:
+    """`_update` that also takes the `dropped` follow-ups out of the outbox, in one write.
+
+    An update document cannot both pull from and push to one array, so this one is a pipeline;
+    every value is a `$literal`, so that form data is never read as an expression."""
+    stage: dict[str, Any] = {name: {"$literal": value} for name, value in sets.items()}
+    stage["version"] = {"$add": ["$version", 1]}
+    for name, items in appends.items():
+        kept: Any = {"$ifNull": [f"${name}", []]}
+        if name == "outbox":
+            kept = {
+                "$filter": {"input": kept, "cond": {"$not": [{"$in": ["$$this.id", dropped]}]}}
+            }
+        elif not items:
+            continue
+        stage[name] = {"$concatArrays": [kept, {"$literal": items}]}
+    return [{"$set": stage}]
 
 
 def sort_value(process: Process, sort: str) -> datetime | None:
@@ -439,6 +495,7 @@ def from_document(document: dict[str, Any]) -> Process:
         stored_history_length=len(previous),
         activity=activity,
         stored_activity_length=len(activity),
+        outbox=[_follow_up_from(f) for f in document.get("outbox", [])],
     )
 
 

@@ -52,10 +52,16 @@ def dispatched() -> Dispatched:
 
 @pytest.fixture
 def app(db: Database, dispatched: Dispatched):  # type: ignore[no-untyped-def]
-    """The API on the test database, recording dispatches instead of queueing them."""
+    """The API on the test database, recording dispatches instead of queueing them. Like the
+    real dispatcher it publishes events in place (reporting them done) and drops an event it
+    published before."""
+    published: set[str] = set()
 
-    def record(process_id: str, follow_ups: list[FollowUp]) -> None:
-        dispatched.extend((process_id, follow_up) for follow_up in follow_ups)
+    def record(process_id: str, follow_ups: list[FollowUp]) -> list[str]:
+        dispatched.extend((process_id, f) for f in follow_ups if f.id not in published)
+        events = [f.id for f in follow_ups if f.kind == "event"]
+        published.update(events)
+        return events
 
     return create_app({"TESTING": True, "MONGO_DB": db.name}, dispatch=record)
 

@@ -38,6 +38,7 @@ class FakeProcessRepository:
         stored.follow_ups = []
         self._stored[process.id] = _Stored(stored, copy.deepcopy(process.follow_ups))
         process.stored_history_length = len(process.previous_states)
+        process.outbox = list(process.follow_ups)
 
     def get(self, process_id: str) -> Process:
         stored = self._stored.get(process_id)
@@ -45,6 +46,8 @@ class FakeProcessRepository:
             raise ProcessNotFound(process_id)
         process = copy.deepcopy(stored.process)
         process.stored_history_length = len(process.previous_states)
+        process.outbox = copy.deepcopy(stored.outbox)
+        process.done = set()
         return process
 
     def save(self, process: Process) -> None:
@@ -62,9 +65,12 @@ class FakeProcessRepository:
         kept.follow_ups = []
         kept.version = process.version + 1
         stored.process = kept
+        stored.outbox = [f for f in stored.outbox if f.id not in process.done]
         stored.outbox.extend(copy.deepcopy(process.follow_ups))
         process.version += 1
         process.stored_history_length = len(process.previous_states)
+        process.outbox = copy.deepcopy(stored.outbox)
+        process.done = set()
 
     def search(
         self, query: ProcessQuery, limit: int, after: tuple[datetime, str] | None = None
@@ -93,16 +99,23 @@ class FakeProcessRepository:
 
 
 class RecordingDispatch:
-    """A dispatcher that records what it is given, or fails when told to."""
+    """A dispatcher that records what it is given, or fails when told to. Like the real one,
+    it publishes events in place (reporting them done) and drops an event it published before."""
 
     def __init__(self, *, fail: bool = False) -> None:
         self.fail = fail
         self.calls: list[tuple[str, list[FollowUp]]] = []
+        self.published: set[str] = set()
 
-    def __call__(self, process_id: str, follow_ups: list[FollowUp]) -> None:
+    def __call__(self, process_id: str, follow_ups: list[FollowUp]) -> list[str]:
         if self.fail:
             raise ConnectionError("the queue is not answering")
-        self.calls.append((process_id, list(follow_ups)))
+        new = [f for f in follow_ups if f.id not in self.published]
+        if new:
+            self.calls.append((process_id, new))
+        events = [f.id for f in follow_ups if f.kind == "event"]
+        self.published.update(events)
+        return events
 
     @property
     def follow_ups(self) -> list[FollowUp]:

@@ -16,6 +16,8 @@ from workers import wiring
 from workers.app import celery_app
 
 RUN_STEP = "processes.run_step"
+DELIVERIES_QUEUED = "2"
+"""The stream's mark of an event whose webhook deliveries are queued."""
 DELIVER_WEBHOOK = "processes.deliver_webhook"
 
 
@@ -31,7 +33,8 @@ class Dispatcher:
         """Queue each step and publish each event; return the ids of the events published.
 
         Raises when the broker or the stream does not take them; what was not done stays in
-        the outbox for the sweep, and the stream drops an event it already holds.
+        the outbox for the sweep. Events may come again (`settle`, the sweep): the stream
+        drops those it holds, and their deliveries are not queued twice.
         """
         for follow_up in follow_ups:
             if follow_up.kind == "task":
@@ -53,10 +56,16 @@ class Dispatcher:
 
     def publish(self, envelope: dict[str, Any]) -> None:
         """Append the event to the stream (once per event id) and queue one delivery per
-        webhook subscriber. Raises `ServiceUnavailable` when the stream does not answer."""
-        self._stream.publish(envelope)
+        webhook subscriber, unless an earlier publish did. Raises `ServiceUnavailable` when the
+        stream does not answer."""
+        mark = self._stream.publish(envelope)
+        if not self._webhook_urls or mark == DELIVERIES_QUEUED:
+            return
+        # Also when the stream had the event already: its publisher may have died before
+        # queueing the deliveries (subscribers drop a repeat by the event id).
         for url in self._webhook_urls:
             celery_app.send_task(DELIVER_WEBHOOK, args=[url, envelope])
+        self._stream.mark(envelope["id"], DELIVERIES_QUEUED)
 
 
 @cache

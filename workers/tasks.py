@@ -10,7 +10,6 @@ from typing import Any
 from celery import Task
 
 from adapters.event_sinks import DeliveryRejected, Webhook
-from machines.model import FollowUp
 from services import automation, housekeeping
 from services.ports import ServiceUnavailable
 from services.processes import Context
@@ -36,20 +35,6 @@ def done(task: Task, process_id: str) -> None:
     wiring.processes().remove_follow_ups(process_id, [task.request.id])
 
 
-class FinishingDispatch:
-    """`dispatch` that also reports the running task's own follow-up as done, so that the
-    outbox loses it together with the events of the change the task stored: one write."""
-
-    def __init__(self, task_id: str) -> None:
-        self._task_id = task_id
-        self.finished = False
-
-    def __call__(self, process_id: str, follow_ups: list[FollowUp]) -> list[str]:
-        published = dispatch(process_id, follow_ups)
-        self.finished = True
-        return [*published, self._task_id]
-
-
 @celery_app.task(name="processes.run_step", bind=True, acks_late=True, max_retries=None)
 def run_step(self: Task, step_name: str, payload: dict[str, Any], failures: int = 0) -> None:
     """Run an automated step; retry transient failures, then record the failure visibly.
@@ -61,10 +46,12 @@ def run_step(self: Task, step_name: str, payload: dict[str, Any], failures: int 
     """
     ctx = Context(correlation_id=payload.get("correlationId") or self.request.id)
     process_id = payload["processId"]
-    finishing = FinishingDispatch(self.request.id)
     try:
-        automation.run_step(wiring.processes(), step_name, payload, wiring.ports(), ctx, finishing)
-        if not finishing.finished:  # nothing stored (a stale or repeated delivery)
+        # A stored outcome takes the task out of the outbox in the same write.
+        stored = automation.run_step(
+            wiring.processes(), step_name, payload, wiring.ports(), ctx, dispatch
+        )
+        if stored is None:  # nothing stored (a stale or repeated delivery)
             done(self, process_id)
     except RETRYABLE_ERRORS as error:
         log.warning("step %s waits for the database: %s", step_name, error)
@@ -80,8 +67,10 @@ def run_step(self: Task, step_name: str, payload: dict[str, Any], failures: int 
             ) from None
         reason = f"Gave up after {failures + 1} attempts: {error}"
         try:
-            automation.record_failure(wiring.processes(), payload, reason, ctx, finishing)
-            if not finishing.finished:
+            if (
+                automation.record_failure(wiring.processes(), payload, reason, ctx, dispatch)
+                is None
+            ):
                 done(self, process_id)
         except RETRYABLE_ERRORS as store_error:
             raise self.retry(exc=store_error, countdown=backoff(self.request.retries)) from None

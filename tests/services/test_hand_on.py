@@ -1,4 +1,5 @@
-"""What leaves the outbox after a change is handed on, and what stays for the sweep."""
+"""What leaves the outbox, and when: a published event with the process's next change, in the
+same write; a step with the save of its outcome; anything else waits for the sweep."""
 
 from __future__ import annotations
 
@@ -6,20 +7,28 @@ import uuid
 from datetime import UTC, datetime
 
 from machines.model import FollowUp, Process, StateEntry
-from services.processes import hand_on
-from tests.fakes import FakeProcessRepository
+from services.processes import commit, hand_on
+from tests.fakes import FakeProcessRepository, RecordingDispatch
 
 NOW = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
 
 
 def stored_with(repo: FakeProcessRepository, *follow_ups: FollowUp) -> Process:
-    """A stored process whose last change left `follow_ups` in its outbox."""
+    """A stored process whose first change left `follow_ups` in its outbox."""
     entry = StateEntry("EnterNewName", [], {}, {}, [], "startApplication", None, NOW, NOW)
     process = Process(
         str(uuid.uuid4()), "changeofname", str(uuid.uuid4()), "person", [], entry, [], 1, NOW, NOW
     )
     process.follow_ups = list(follow_ups)
     repo.add(process)
+    return process
+
+
+def changed(repo: FakeProcessRepository, process_id: str, *follow_ups: FollowUp) -> Process:
+    """The process as loaded, with a change that adds `follow_ups`."""
+    process = repo.get(process_id)
+    process.record("Edited", None, NOW)
+    process.follow_ups = list(follow_ups)
     return process
 
 
@@ -31,39 +40,60 @@ def step(name: str) -> FollowUp:
     return FollowUp("task", name, {"processId": "p"}, NOW)
 
 
-def test_events_the_dispatcher_published_leave_the_outbox_and_tasks_stay():
+def outbox(repo: FakeProcessRepository, process: Process) -> list[str]:
+    return [f.name for f in repo.outbox(process.id)]
+
+
+def test_published_events_stay_until_the_next_change_drops_them_in_its_own_write():
+    repo, dispatch = FakeProcessRepository(), RecordingDispatch()
+    started, queued = event("ProcessStartedEvent"), step("check_tenure_active")
+    process = stored_with(repo, started, queued)
+    hand_on(process, dispatch)
+    assert outbox(repo, process) == ["ProcessStartedEvent", "check_tenure_active"]
+
+    commit(repo, changed(repo, process.id, event("ProcessUpdatedEvent")), dispatch)
+
+    assert outbox(repo, process) == ["check_tenure_active", "ProcessUpdatedEvent"]
+    assert repo.saves == 1  # the change and the outbox's removal were one write
+    assert dispatch.names() == [
+        "ProcessStartedEvent",
+        "check_tenure_active",
+        "ProcessUpdatedEvent",
+    ]
+
+
+def test_events_never_published_are_published_before_the_next_change_drops_them():
+    repo, dispatch = FakeProcessRepository(), RecordingDispatch()
+    process = stored_with(repo, event("ProcessStartedEvent"))  # its API died before publishing
+
+    commit(repo, changed(repo, process.id, event("ProcessUpdatedEvent")), dispatch)
+
+    assert dispatch.names() == ["ProcessStartedEvent", "ProcessUpdatedEvent"]  # in order
+    assert outbox(repo, process) == ["ProcessUpdatedEvent"]
+
+
+def test_while_the_stream_is_away_every_event_stays_in_the_outbox():
     repo = FakeProcessRepository()
-    published, queued = event("ProcessStartedEvent"), step("check_tenure_active")
-    process = stored_with(repo, published, queued)
+    process = stored_with(repo, event("ProcessStartedEvent"), step("check_tenure_active"))
+    hand_on(process, RecordingDispatch(fail=True))
 
-    hand_on(repo, process, lambda _id, items: [f.id for f in items if f.kind == "event"])
+    commit(
+        repo, changed(repo, process.id, event("ProcessUpdatedEvent")), RecordingDispatch(fail=True)
+    )
 
-    assert [f.id for f in repo.outbox(process.id)] == [queued.id]
-    assert process.follow_ups == []
+    assert outbox(repo, process) == [
+        "ProcessStartedEvent",
+        "check_tenure_active",
+        "ProcessUpdatedEvent",
+    ]
+    assert repo.get(process.id).version == 1  # the change itself is stored
 
 
-def test_a_dispatcher_that_fails_leaves_everything_for_the_sweep():
+def test_only_what_the_dispatcher_confirms_is_dropped():
     repo = FakeProcessRepository()
-    items = (event("ProcessStartedEvent"), step("check_tenure_active"))
-    process = stored_with(repo, *items)
+    confirmed, unconfirmed = event("ProcessStartedEvent"), event("ProcessUpdatedEvent")
+    process = stored_with(repo, confirmed, unconfirmed)
 
-    def broken(_id: str, _items: list[FollowUp]) -> list[str]:
-        raise ConnectionError("Redis is not answering")
+    commit(repo, changed(repo, process.id), lambda _id, items: [confirmed.id])
 
-    hand_on(repo, process, broken)
-
-    assert [f.id for f in repo.outbox(process.id)] == [f.id for f in items]
-
-
-def test_a_store_that_fails_to_forget_leaves_the_published_event_for_the_sweep():
-    repo = FakeProcessRepository()
-    published = event("ProcessStartedEvent")
-    process = stored_with(repo, published)
-
-    def unreachable(_process_id: str, _ids: object) -> None:
-        raise TimeoutError("MongoDB is not answering")
-
-    repo.remove_follow_ups = unreachable  # type: ignore[method-assign]
-    hand_on(repo, process, lambda _id, items: [f.id for f in items])
-
-    assert [f.id for f in repo.outbox(process.id)] == [published.id]
+    assert outbox(repo, process) == ["ProcessUpdatedEvent"]

@@ -31,18 +31,41 @@ def test_follow_ups_left_by_a_failed_dispatch_are_sent_by_the_sweep(app, client)
         "ProcessClosedEvent",
     ]
 
-    sent: list[tuple[str, FollowUp]] = []
-    count = housekeeping.sweep_outbox(
-        repo, timedelta(seconds=-1), lambda pid, fs: sent.extend((pid, f) for f in fs)
-    )
+    assert housekeeping.sweep_outbox(repo, timedelta(seconds=-1), failing_dispatch) == 0
+    assert len(list(repo.pending_follow_ups(now() + timedelta(days=1)))) == 3
 
-    assert count == 3
+    sent: list[tuple[str, FollowUp]] = []
+
+    def publish(process_id: str, follow_ups: list[FollowUp]) -> list[str]:
+        sent.extend((process_id, f) for f in follow_ups)
+        return [f.id for f in follow_ups]
+
+    assert housekeeping.sweep_outbox(repo, timedelta(seconds=-1), publish) == 3
     assert [f.id for _, f in sent] == [f.id for _, f in left]
-    # They stay until a worker has done them; the next sweep waits twice as long for that.
-    assert housekeeping.sweep_outbox(repo, timedelta(seconds=1), failing_dispatch) == 0
-    for process_id, follow_up in left:
-        repo.remove_follow_ups(process_id, [follow_up.id])
+    # Events the stream took leave the outbox.
     assert list(repo.pending_follow_ups(now() + timedelta(days=1))) == []
+
+
+def test_the_sweep_drops_published_events_from_many_outboxes_in_batches(app, client, monkeypatch):
+    """Each process's last change leaves its published events for the next change or the sweep;
+    the sweep checks them with the stream and removes them, many processes per round trip."""
+    monkeypatch.setattr(housekeeping, "SWEEP_BATCH", 4)
+    for _ in range(10):
+        start(client, "changeofname")
+    repo = app.extensions["repository"]()
+    assert len(list(repo.pending_follow_ups(now() + timedelta(days=1)))) == 20
+
+    checked: list[str] = []
+
+    def stream_has_them(process_id: str, follow_ups: list[FollowUp]) -> list[str]:
+        checked.extend(f.id for f in follow_ups)
+        return [f.id for f in follow_ups]
+
+    assert housekeeping.sweep_outbox(repo, timedelta(seconds=-1), stream_has_them, limit=7) == 14
+    assert len(list(repo.pending_follow_ups(now() + timedelta(days=1)))) == 6
+    assert housekeeping.sweep_outbox(repo, timedelta(seconds=-1), stream_has_them) == 6
+    assert list(repo.pending_follow_ups(now() + timedelta(days=1))) == []
+    assert len(set(checked)) == 20
 
 
 def test_sweep_leaves_fresh_follow_ups_and_keeps_what_it_could_not_send(app, client):

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from machines.model import Process
+from machines.model import FollowUp, Process
 from services import processes
 from services.errors import (
     Conflict,
@@ -64,8 +64,9 @@ def new_process(process_name: str, **overrides: Any) -> NewProcess:
     return NewProcess(**values)
 
 
-def ignore(*_: object) -> None:
-    """A dispatch that hands nothing on."""
+def ignore(_process_id: str, follow_ups: list[FollowUp]) -> list[str]:
+    """A dispatch that queues no step and publishes events where no test looks."""
+    return [f.id for f in follow_ups if f.kind == "event"]
 
 
 def start(repo, ctx, process_name: str = "soletojoint", dispatch=None) -> Process:  # type: ignore[no-untyped-def]
@@ -79,12 +80,15 @@ def started(repo, ctx) -> Process:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def submitted(repo, ctx) -> Process:  # type: ignore[no-untyped-def]
-    """A change of name process whose new name has been entered."""
-    process = start(repo, ctx, "changeofname")
-    return processes.fire(
-        repo, "changeofname", process.id, "EnterNewName", dict(NAME_FORM), [], ctx, ignore
+def submitted(repo, ctx, dispatch) -> Process:  # type: ignore[no-untyped-def]
+    """A change of name process whose new name has been entered, its events published (and
+    forgotten by `dispatch`, so that a test sees only what it dispatches)."""
+    process = start(repo, ctx, "changeofname", dispatch)
+    fired = processes.fire(
+        repo, "changeofname", process.id, "EnterNewName", dict(NAME_FORM), [], ctx, dispatch
     )
+    dispatch.calls.clear()
+    return fired
 
 
 def check_eligibility(repo, ctx, process: Process, dispatch) -> Process:  # type: ignore[no-untyped-def]

@@ -107,18 +107,18 @@ def test_rejected_request_is_recorded_as_a_failure(client, app, dispatched, fake
     repo = app.extensions["repository"]()
     fake_services.fail_next(1, 400, "Bad tenure id.")
 
-    assert (
-        automation.run_step(
-            repo,
-            task.name,
-            task.payload,
-            ports_for(fake_services),
-            Context(),
-            app.extensions["dispatch"],
-        )
-        is None
+    recorded = automation.run_step(
+        repo,
+        task.name,
+        task.payload,
+        ports_for(fake_services),
+        Context(),
+        app.extensions["dispatch"],
     )
 
+    assert recorded is not None
+    assert recorded.state == "AutomatedChecksInProgress"
+    assert [f.kind for f in repo.get(process["id"]).outbox] == ["event"]  # the task is done
     automation_state = repo.get(process["id"]).current_state.automation
     assert automation_state["status"] == "failed"
     assert "Bad tenure id." in automation_state["reason"]

@@ -1,5 +1,6 @@
-"""The outbox on the real store: a follow-up leaves it when a worker has done it, and each sweep
-that has to dispatch it again waits twice as long before the next."""
+"""The outbox on the real store: a step leaves it when a worker has done it, and each sweep
+that has to dispatch it again waits twice as long before the next; events come to every sweep
+(handing one on again is harmless) until they leave."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from datetime import timedelta
 import pytest
 from pymongo.database import Database
 
+from machines.model import FollowUp
 from storage import ProcessRepository
 from tests.storage.test_repository import T0, follow_up, make_process
 
@@ -23,11 +25,15 @@ def repo(db: Database) -> ProcessRepository:
 
 def claimed(repo: ProcessRepository, at: timedelta) -> list[str]:
     moment = T0 + at
-    return [f.name for _, f in repo.claim_stale_follow_ups(moment - GRACE, moment)]
+    return [f.name for _, stale in repo.stale_follow_ups(moment - GRACE, moment) for f in stale]
 
 
-def test_a_follow_up_stays_until_done_and_is_swept_ever_less_often(repo: ProcessRepository):
-    kept, done = follow_up("kept"), follow_up("done")
+def step(name: str) -> FollowUp:
+    return FollowUp(kind="task", name=name, payload={"version": 1}, created_at=T0)
+
+
+def test_a_step_stays_until_done_and_is_swept_ever_less_often(repo: ProcessRepository):
+    kept, done = step("kept"), step("done")
     process = make_process(follow_ups=[kept, done])
     repo.add(process)
     repo.remove_follow_ups(process.id, [done.id, "no-such-follow-up"])
@@ -41,3 +47,15 @@ def test_a_follow_up_stays_until_done_and_is_swept_ever_less_often(repo: Process
     repo.remove_follow_ups(process.id, [kept.id])
     assert claimed(repo, timedelta(days=1)) == []
     assert list(repo.pending_follow_ups(T0 + timedelta(days=1))) == []
+
+
+def test_an_event_comes_to_every_sweep_after_its_grace_until_it_leaves(repo: ProcessRepository):
+    published = follow_up("published")
+    process = make_process(follow_ups=[published])
+    repo.add(process)
+
+    assert claimed(repo, timedelta(seconds=10)) == []
+    assert claimed(repo, timedelta(seconds=31)) == ["published"]
+    assert claimed(repo, timedelta(seconds=32)) == ["published"]  # not held back by a claim
+    repo.forget_follow_ups({process.id: [published.id]})
+    assert claimed(repo, timedelta(seconds=33)) == []

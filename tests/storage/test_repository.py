@@ -353,3 +353,51 @@ def test_save_adds_follow_ups_to_outbox(repo: ProcessRepository):
     loaded.add_follow_up(task)
     repo.save(loaded)
     assert list(repo.pending_follow_ups(T0 + timedelta(days=1))) == [(process.id, task)]
+
+
+def test_a_save_drops_the_follow_ups_done_and_adds_its_own_in_one_write(
+    repo: ProcessRepository, db: Database
+):
+    """A change takes the follow-ups known to be done out of the outbox as it adds its own,
+    keeping the others, and stores form data that looks like an expression as it is."""
+    published, queued = follow_up("published"), FollowUp("task", "check", {"v": 1}, T0)
+    process = make_process(follow_ups=[published, queued])
+    repo.add(process)
+
+    loaded = repo.get(process.id)
+    assert [f.name for f in loaded.outbox] == ["published", "check"]
+    form = {"name": "$currentState", "note": {"$literal": 1}, "sum": "$$ROOT"}
+    loaded.enter(entry("Next", T0 + timedelta(seconds=1), form_data=form))
+    loaded.record("Edited", None, T0)
+    loaded.add_follow_up(follow_up("updated"))
+    loaded.done.add(published.id)
+    repo.save(loaded)
+
+    stored = db["processes"].find_one({"_id": process.id})
+    assert [f["name"] for f in stored["outbox"]] == ["check", "updated"]
+    assert stored["version"] == 1
+    assert stored["currentState"]["processData"]["formData"] == form
+    assert [s["state"] for s in stored["previousStates"]] == [
+        "ApplicationInitialised",
+        "SelectTenants",
+    ]
+    assert [a["kind"] for a in stored["activity"]] == ["Edited"]
+    again = repo.get(process.id)
+    assert again.outbox == [queued, loaded.outbox[-1]]
+    assert again.done == set()
+    assert again.current_state.form_data == form
+
+
+def test_a_save_that_drops_follow_ups_still_refuses_a_stale_version(repo: ProcessRepository):
+    published = follow_up("published")
+    process = make_process(follow_ups=[published])
+    repo.add(process)
+    first, second = repo.get(process.id), repo.get(process.id)
+    first.record("Edited", None, T0)
+    repo.save(first)
+
+    second.record("Edited", None, T0)
+    second.done.add(published.id)
+    with pytest.raises(StaleProcess):
+        repo.save(second)
+    assert [f.name for f in repo.get(process.id).outbox] == ["published"]

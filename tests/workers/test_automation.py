@@ -9,11 +9,13 @@ import json
 import time
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from pymongo.database import Database
 
+from machines.model import FollowUp
 from tests.support import BASE, body_of, fire, new_id, start
 from tests.workers.conftest import WEBHOOK_SECRET
 
@@ -119,8 +121,9 @@ def test_eligible_case_passes_automated_checks_with_reasons(live_client, worker_
     assert done["currentState"]["permittedTriggers"] == ["CheckManualEligibility", "CancelProcess"]
 
 
-def test_a_finished_step_leaves_nothing_in_the_outbox(live_client, worker_db):
-    """The step's task and the events of the change it stored all leave the outbox once done."""
+def test_a_finished_step_leaves_the_outbox_with_its_outcome(live_client, worker_db, events_stream):
+    """The step's task leaves the outbox in the write that stores its outcome; what stays is
+    that change's events, already on the stream, which leave with the next change."""
     case = seed_case(worker_db)
     process = start_joint(live_client, case)
     fire(live_client, process, "CheckAutomatedEligibility", {"incomingTenantId": case["incoming"]})
@@ -131,7 +134,13 @@ def test_a_finished_step_leaves_nothing_in_the_outbox(live_client, worker_db):
         assert stored is not None
         return list(stored.get("outbox", []))
 
-    wait_for(lambda: outbox() == [], "an empty outbox", timeout=5)
+    left = outbox()
+    assert [item["kind"] for item in left] == ["event"]
+    published = {e["id"] for e in stream_events(events_stream)}
+    assert {item["payload"]["id"] for item in left} <= published
+
+    fire(live_client, process, "CancelProcess", {"comment": "Withdrawn"})
+    assert [item["name"] for item in outbox()] == ["ProcessClosedEvent"]
 
 
 def test_minor_fails_automated_checks_and_says_why(live_client, worker_db):
@@ -342,17 +351,29 @@ def test_events_reach_the_stream_once_with_the_request_correlation_id(
     assert delivery["headers"]["X-Processes-Event-Id"] == event["id"]
 
 
-def test_an_event_is_on_the_stream_when_the_request_returns_and_leaves_the_outbox(
+def test_an_event_is_on_the_stream_when_the_request_returns_and_leaves_the_outbox_next(
     live_client, worker_db, events_stream
 ):
-    """Events are published by the request that stored them, not by a queued task later."""
-    process_id = start(live_client, "changeofname")["id"]
+    """Events are published by the request that stored them, not by a queued task later, and
+    leave the outbox with the process's next change, which does not publish them again."""
+    process = start(live_client, "changeofname")
 
-    on_stream = [e for e in stream_events(events_stream) if e["entityId"] == process_id]
-    assert [e["eventType"] for e in on_stream] == ["ProcessStartedEvent"]
-    stored = worker_db["processes"].find_one({"_id": process_id}, {"outbox": 1})
-    assert stored is not None
-    assert stored.get("outbox", []) == []
+    def on_stream() -> list[str]:
+        events = stream_events(events_stream)
+        return [e["eventType"] for e in events if e["entityId"] == process["id"]]
+
+    def outbox() -> list[str]:
+        stored = worker_db["processes"].find_one({"_id": process["id"]}, {"outbox": 1})
+        assert stored is not None
+        return [item["name"] for item in stored.get("outbox", [])]
+
+    assert on_stream() == ["ProcessStartedEvent"]
+    assert outbox() == ["ProcessStartedEvent", "ProcessStartedAgainstPersonEvent"]
+
+    fire(live_client, process, "CancelProcess", {"comment": "Withdrawn"})
+
+    assert on_stream() == ["ProcessStartedEvent", "ProcessClosedEvent"]
+    assert outbox() == ["ProcessClosedEvent"]
 
 
 def test_a_step_delivered_twice_takes_effect_once(live_client, worker_db, settings):
@@ -401,3 +422,35 @@ def test_webhook_down_for_a_while_still_gets_every_event(live_client, worker_db,
         d["event"]["id"] for d in receiver.deliveries if d["event"]["entityId"] == process["id"]
     ]
     assert len(set(ids)) == 2  # started and closed, each counted once after de-duplication
+
+
+def test_an_event_handed_on_again_is_neither_appended_nor_delivered_twice(
+    live_dispatch, events_stream, receiver, settings
+):
+    """Events are dispatched again by the next change and by the sweep: the stream keeps one
+    copy and the subscriber gets one delivery. One whose publisher died after appending it,
+    before queueing its deliveries, gets them when dispatched again."""
+
+    def an_event() -> FollowUp:
+        event_id = str(uuid.uuid4())
+        envelope = {"id": event_id, "eventType": "ProcessUpdatedEvent", "entityId": new_id()}
+        return FollowUp("event", "ProcessUpdatedEvent", envelope, datetime.now(UTC))
+
+    def copies(follow_up: FollowUp) -> tuple[int, int]:
+        event_id = follow_up.payload["id"]
+        on_stream = sum(e["id"] == event_id for e in stream_events(events_stream))
+        delivered = sum(d["event"]["id"] == event_id for d in receiver.deliveries)
+        return on_stream, delivered
+
+    twice = an_event()
+    assert live_dispatch("p", [twice]) == [twice.id]
+    wait_for(lambda: copies(twice) == (1, 1), "one delivery")
+    assert live_dispatch("p", [twice]) == [twice.id]
+    time.sleep(0.5)  # time for a second delivery, were one queued
+    assert copies(twice) == (1, 1)
+
+    half_done = an_event()
+    key = f"{settings.events_stream}:published:{half_done.payload['id']}"
+    events_stream.set(key, "1", ex=60)  # on the stream, its deliveries never queued
+    assert live_dispatch("p", [half_done]) == [half_done.id]
+    wait_for(lambda: copies(half_done)[1] == 1, "the delivery its publisher never queued")
