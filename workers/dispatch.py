@@ -6,6 +6,8 @@ now: a task per event would cost a broker round trip and a worker's time for one
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from functools import cache
 from typing import Any
@@ -19,6 +21,8 @@ RUN_STEP = "processes.run_step"
 DELIVERIES_QUEUED = "2"
 """The stream's mark of an event whose webhook deliveries are queued."""
 DELIVER_WEBHOOK = "processes.deliver_webhook"
+REMEMBERED_EVENTS = 10_000
+"""How many of the events it published a dispatcher remembers (about 1 MB)."""
 
 
 class Dispatcher:
@@ -28,6 +32,10 @@ class Dispatcher:
     def __init__(self, stream: RedisStream, webhook_urls: Sequence[str]) -> None:
         self._stream = stream
         self._webhook_urls = tuple(webhook_urls)
+        # Events this process published, most recent last: the next change of a process
+        # dispatches its events again (`settle`), and these need no call to the stream.
+        self._published_here: OrderedDict[str, None] = OrderedDict()
+        self._lock = threading.Lock()
 
     def __call__(self, process_id: str, follow_ups: list[FollowUp]) -> list[str]:
         """Queue each step and publish each event; return the ids of the events published.
@@ -50,9 +58,17 @@ class Dispatcher:
         published: list[str] = []
         for follow_up in follow_ups:
             if follow_up.kind != "task":
-                self.publish(follow_up.payload)
+                if follow_up.id not in self._published_here:
+                    self.publish(follow_up.payload)
+                    self._remember(follow_up.id)
                 published.append(follow_up.id)
         return published
+
+    def _remember(self, follow_up_id: str) -> None:
+        with self._lock:
+            self._published_here[follow_up_id] = None
+            if len(self._published_here) > REMEMBERED_EVENTS:
+                self._published_here.popitem(last=False)
 
     def publish(self, envelope: dict[str, Any]) -> None:
         """Append the event to the stream (once per event id) and queue one delivery per
