@@ -30,6 +30,8 @@ class Config:
     sizes: list[int]
     repeats: int
     warm_up_seconds: float
+    quiet_seconds: float
+    """How long the store must stay idle after a scale load before queries are timed."""
     soak_seconds: float
 
 
@@ -42,6 +44,7 @@ FULL = Config(
     sizes=[10_000, 1_000_000],
     repeats=200,
     warm_up_seconds=5.0,
+    quiet_seconds=5.0,
     soak_seconds=600.0,
 )
 QUICK = Config(
@@ -53,6 +56,7 @@ QUICK = Config(
     sizes=[2_000, 10_000],
     repeats=40,
     warm_up_seconds=0.5,
+    quiet_seconds=1.0,
     soak_seconds=15.0,
 )
 
@@ -145,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
                 results["memory"] = scenarios.memory(env)
             if "scale" in wanted:
                 results["scale"] = scenarios.scale(
-                    env, config.sizes, config.repeats, config.warm_up_seconds
+                    env, config.sizes, config.repeats, config.warm_up_seconds, config.quiet_seconds
                 )
             if "soak" in wanted and config.soak_seconds > 0:
                 results["soak"] = scenarios.soak(env, token, config.soak_seconds, 2)

@@ -106,13 +106,26 @@ def transitions(env: Environment, token: str, levels: list[int], seconds: float)
     run_clients(2, product, product_transitions, min(seconds, 2.0), 3)
     run_clients(2, baseline, baseline_transitions, min(seconds, 2.0), 3)
     results: dict[str, Any] = {}
+    rounds = max(1, round(seconds / TRANSITION_ROUND_SECONDS))
     for clients in levels:
-        measured, baseline_cpu = _with_cpu(
-            env, partial(run_clients, clients, baseline, baseline_transitions, seconds)
-        )
-        ours, product_cpu = _with_cpu(
-            env, partial(run_clients, clients, product, product_transitions, seconds)
-        )
+        measured, ours = Samples(), Samples()
+        baseline_cpu: dict[str, float] = {}
+        product_cpu: dict[str, float] = {}
+        for round_ in range(rounds):
+            # Baseline and product take turns (B P, P B, B P...), so that the shared machine's
+            # changes in speed over the run fall on both alike.
+            turns = [
+                (measured, baseline_cpu, baseline, baseline_transitions),
+                (ours, product_cpu, product, product_transitions),
+            ]
+            for total, cpu, make, job in turns if round_ % 2 == 0 else reversed(turns):
+                samples, spent = _with_cpu(
+                    env, partial(run_clients, clients, make, job, seconds / rounds)
+                )
+                total.extend(samples)
+                total.elapsed += samples.elapsed
+                for name, value in spent.items():
+                    cpu[name] = cpu.get(name, 0.0) + value
         row: dict[str, Any] = {"product": ours.summary(), "baseline": measured.summary()}
         row["product"]["cpu_ms_per_transition"] = _per(product_cpu, ours.count)
         row["baseline"]["cpu_ms_per_transition"] = _per(baseline_cpu, measured.count)
@@ -305,6 +318,10 @@ OPEN_DAYS = timedelta(days=35)
 VISIT_LIMIT = timedelta(days=28)
 """tenancyaudit's time limit for VisitScheduled (its dueAt is the state's start plus this)."""
 QUERY_BUDGET_SECONDS = 60.0
+TRANSITION_ROUND_SECONDS = 5.0
+"""The transition scenario measures each level in rounds of about this long per side."""
+QUIET_CPU = 0.1
+QUIET_WAIT_SECONDS = 300.0
 
 
 def _bulk_documents(start: int, stop: int, now: datetime) -> list[dict[str, Any]]:
@@ -482,8 +499,33 @@ def _plan_summary(plan: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _wait_for_quiet_store(env: Environment, quiet_seconds: float) -> float:
+    """Wait (up to QUIET_WAIT_SECONDS) until the store has used under QUIET_CPU of a core for
+    `quiet_seconds` running: after a large load it goes on working in the background (index
+    builds settle, pages are written), and queries timed meanwhile measure that work too.
+    Returns the seconds waited."""
+    began = time.perf_counter()
+    quiet_since = began
+    last = env.cpu_seconds().get("mongo", 0.0)
+    while time.perf_counter() - began < QUIET_WAIT_SECONDS:
+        time.sleep(1.0)
+        now_cpu = env.cpu_seconds().get("mongo", 0.0)
+        if now_cpu - last > QUIET_CPU:
+            quiet_since = time.perf_counter()
+        elif time.perf_counter() - quiet_since >= quiet_seconds:
+            break
+        last = now_cpu
+    waited = round(time.perf_counter() - began, 1)
+    _say(f"scale: the store was quiet after {waited}s")
+    return waited
+
+
 def scale(
-    env: Environment, sizes: list[int], repeats: int, warm_up_seconds: float
+    env: Environment,
+    sizes: list[int],
+    repeats: int,
+    warm_up_seconds: float,
+    quiet_seconds: float,
 ) -> dict[str, Any]:
     """List-by-target and worktray queries at each size, loaded directly into the store."""
     client: pymongo.MongoClient = pymongo.MongoClient(env.mongo_uri, tz_aware=True)
@@ -495,8 +537,9 @@ def scale(
         load = _load(db, loaded, size, now)
         loaded = size
         _say(f"scale: {size:,} processes, load {load}")
+        quiet_after = _wait_for_quiet_store(env, quiet_seconds)
         results["sizes"][str(size)] = {
-            "load": load,
+            "load": {**load, "quiet_after_seconds": quiet_after},
             "queries": _measure_queries(db, size, repeats, warm_up_seconds),
         }
     smallest, largest = str(min(sizes)), str(max(sizes))

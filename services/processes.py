@@ -13,7 +13,7 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -55,7 +55,6 @@ class Repository(Protocol):
     def search(
         self, query: ProcessQuery, limit: int, after: tuple[datetime, str] | None = None
     ) -> list[Process]: ...
-    def remove_follow_ups(self, process_id: str, follow_up_ids: Iterable[str]) -> None: ...
 
 
 Dispatch = Callable[[str, list[FollowUp]], Collection[str] | None]

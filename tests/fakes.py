@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -85,13 +85,6 @@ class FakeProcessRepository:
         if after is not None:
             rows = [p for p in rows if (p.created_at, p.id) < after]
         return [self.get(p.id) for p in rows[:limit]]
-
-    def remove_follow_ups(self, process_id: str, follow_up_ids: Iterable[str]) -> None:
-        stored = self._stored.get(process_id)
-        if stored is None:
-            return
-        ids = set(follow_up_ids)
-        stored.outbox = [f for f in stored.outbox if f.id not in ids]
 
     def outbox(self, process_id: str) -> list[FollowUp]:
         """What the store still holds to hand on for `process_id`."""
