@@ -5,7 +5,8 @@ process with the production dispatcher, and drives processes through the ten tra
 the HTTP scenario with Flask's test client, one thread, no network on the client side. The
 figure is this process's CPU time (`time.process_time`) per transition: the product's own
 work per request, including its pymongo and Celery client calls, without gunicorn and
-without the noise of other processes sharing the cores. Best of `--rounds`.
+without the noise of other processes sharing the cores. Best of `--rounds`. Each round also
+reports the store commands this process sent and the store's CPU, per transition.
 """
 
 from __future__ import annotations
