@@ -319,18 +319,20 @@ class ProcessRepository:
             {"outbox.createdAt": {"$lt": created_before}}, {"outbox": 1}
         ).limit(limit)
         for document in cursor:
-            stale = [
-                _follow_up_from(item)
-                for item in document.get("outbox", [])
-                if item["createdAt"] < created_before
-                and (item["kind"] != "task" or self._claim(document["_id"], item, now, grace))
-            ]
+            stale = []
+            for item in document.get("outbox", []):
+                if item["createdAt"] >= created_before:
+                    continue
+                if item["kind"] == "task" and not self._claim(document["_id"], item, now, grace):
+                    continue  # another sweep took it
+                stale.append(_follow_up_from(item))
             if stale:
                 yield document["_id"], stale
 
     def _claim(
         self, process_id: str, item: dict[str, Any], now: datetime, grace: timedelta
     ) -> bool:
+        """Move the outbox entry `item` on to its next sweep; False if it changed meanwhile."""
         claims = min(int(item.get("claims", 0)), 5)
         claimed = self._processes.update_one(
             {
