@@ -8,13 +8,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from pymongo import MongoClient, monitoring
 from pymongo.database import Database
 
 from machines.model import FollowUp, Process, StateEntry
 from storage import ProcessRepository, StaleProcess
 from storage.errors import ProcessNotFound
 from storage.processes import INDEXES
+from tests.storage.conftest import Watched
 
 T0 = datetime(2026, 5, 4, 12, 30, 15, 123000, tzinfo=UTC)
 
@@ -246,37 +246,6 @@ def test_create_indexes_drops_indexes_no_query_needs_any_more(db: Database):
     assert {index.document["name"] for index in INDEXES} <= names
 
 
-class FindRecorder(monitoring.CommandListener):
-    """Keeps the find commands a client sends, so their plans can be asked for."""
-
-    def __init__(self) -> None:
-        self.finds: list[dict[str, Any]] = []
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        if event.command_name == "find":
-            self.finds.append(dict(event.command))
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        pass
-
-
-def stages_of(plan: Any) -> list[str]:
-    """Every stage name in an explain plan, however deeply nested."""
-    found: list[str] = []
-    if isinstance(plan, dict):
-        if isinstance(plan.get("stage"), str):
-            found.append(plan["stage"])
-        for value in plan.values():
-            found.extend(stages_of(value))
-    elif isinstance(plan, list):
-        for item in plan:
-            found.extend(stages_of(item))
-    return found
-
-
 @pytest.mark.parametrize(
     "continued",
     [
@@ -284,30 +253,19 @@ def stages_of(plan: Any) -> list[str]:
         pytest.param(True, id="next-page"),
     ],
 )
-def test_list_by_target_query_uses_index(settings, db: Database, continued: bool):
+def test_list_by_target_query_uses_index(watched: Watched, continued: bool):
     """The listing's own query is answered from an index scan, not a collection scan."""
-    recorder = FindRecorder()
-    client: MongoClient = MongoClient(
-        settings.mongo_uri, tz_aware=True, event_listeners=[recorder]
-    )
-    try:
-        watched = ProcessRepository(client[db.name])
-        watched.create_indexes()
-        target = str(uuid.uuid4())
-        for i in range(5):
-            watched.add(make_process(target, created_at=T0 + timedelta(seconds=i)))
-            watched.add(make_process(created_at=T0 + timedelta(seconds=i)))
-        after = (T0 + timedelta(seconds=3), str(uuid.uuid4())) if continued else None
-        recorder.finds.clear()
-        watched.list_by_target(target, 3, after)
-        (find,) = recorder.finds
-        command = {k: v for k, v in find.items() if k not in ("$db", "lsid", "$clusterTime")}
-        plan = client[db.name].command("explain", command, verbosity="queryPlanner")
-    finally:
-        client.close()
-    stages = stages_of(plan["queryPlanner"]["winningPlan"])
-    assert "IXSCAN" in stages, plan
-    assert "COLLSCAN" not in stages, plan
+    target = str(uuid.uuid4())
+    for i in range(5):
+        watched.repo.add(make_process(target, created_at=T0 + timedelta(seconds=i)))
+        watched.repo.add(make_process(created_at=T0 + timedelta(seconds=i)))
+    after = (T0 + timedelta(seconds=3), str(uuid.uuid4())) if continued else None
+    watched.finds.clear()
+    watched.repo.list_by_target(target, 3, after)
+    (find,) = watched.finds
+    stages = watched.stages(find)
+    assert "IXSCAN" in stages, stages
+    assert "COLLSCAN" not in stages, stages
 
 
 def test_remove_follow_ups_pulls_only_given_ids(repo: ProcessRepository):

@@ -6,13 +6,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from pymongo import MongoClient
 from pymongo.database import Database
 
 from machines.model import Process
 from storage import ProcessQuery, ProcessRepository
 from storage.processes import LONGEST_SLICE
-from tests.storage.test_repository import FindRecorder, entry, make_process, stages_of
+from tests.storage.conftest import Watched
+from tests.storage.test_repository import entry, make_process
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -105,44 +105,24 @@ def test_open_cases_due_soonest_first_page_through_every_case_once(repo, size):
     ],
     ids=["patch-updated", "patch-open-due", "state-updated", "officer-updated"],
 )
-def test_every_slice_of_a_worktray_page_is_an_index_scan(settings, db: Database, query):
+def test_every_slice_of_a_worktray_page_is_an_index_scan(watched: Watched, query):
     """Each slice a page reads is an index range; none scans the collection."""
-    recorder = FindRecorder()
-    client: MongoClient = MongoClient(
-        settings.mongo_uri, tz_aware=True, event_listeners=[recorder]
-    )
-    try:
-        watched = ProcessRepository(client[db.name])
-        watched.create_indexes()
-        for ago in OFFSETS:
-            watched.add(case("P1", ago, due_in=ago))
-        recorder.finds.clear()
-        assert len(watched.search(query, 20)) == len(OFFSETS)
-        assert len(recorder.finds) > 1  # the page was read in slices
-        for find in recorder.finds:
-            command = {k: v for k, v in find.items() if k not in ("$db", "lsid", "$clusterTime")}
-            plan = client[db.name].command("explain", command, verbosity="queryPlanner")
-            stages = stages_of(plan["queryPlanner"]["winningPlan"])
-            assert "IXSCAN" in stages, plan
-            assert "COLLSCAN" not in stages, plan
-    finally:
-        client.close()
+    for ago in OFFSETS:
+        watched.repo.add(case("P1", ago, due_in=ago))
+    watched.finds.clear()
+    assert len(watched.repo.search(query, 20)) == len(OFFSETS)
+    assert len(watched.finds) > 1  # the page was read in slices
+    for find in watched.finds:
+        stages = watched.stages(find)
+        assert "IXSCAN" in stages, stages
+        assert "COLLSCAN" not in stages, stages
 
 
-def test_a_recent_page_reads_only_the_slices_it_needs(settings, db: Database):
+def test_a_recent_page_reads_only_the_slices_it_needs(watched: Watched):
     """The first page of a busy patch stops at the first slices that fill it."""
-    recorder = FindRecorder()
-    client: MongoClient = MongoClient(
-        settings.mongo_uri, tz_aware=True, event_listeners=[recorder]
-    )
-    try:
-        watched = ProcessRepository(client[db.name])
-        watched.create_indexes()
-        for minutes in range(0, 600, 10):  # one case every ten minutes for ten hours
-            watched.add(case("P1", timedelta(minutes=minutes)))
-        recorder.finds.clear()
-        page = watched.search(ProcessQuery(patch="P1", sort="updatedAt"), 5)
-    finally:
-        client.close()
+    for minutes in range(0, 600, 10):  # one case every ten minutes for ten hours
+        watched.repo.add(case("P1", timedelta(minutes=minutes)))
+    watched.finds.clear()
+    page = watched.repo.search(ProcessQuery(patch="P1", sort="updatedAt"), 5)
     assert len(page) == 5
-    assert len(recorder.finds) == 1  # the first hour held the page
+    assert len(watched.finds) == 1  # the first hour held the page
