@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import Protocol
 
 import machines
@@ -35,10 +36,9 @@ from services.processes import (
     Context,
     Dispatch,
     Repository,
+    commit,
     definition_named,
-    hand_on,
     queue_automated_step,
-    settle,
 )
 from services.steps import STEPS
 from storage.errors import ProcessNotFound, StaleProcess
@@ -274,12 +274,10 @@ def migrate_one(
                 failed=bool(skipped) and failed,
             )
         moved_to(definition, process, new, from_version, ctx)
-        settle(process, dispatch)
         try:
-            repo.save_migrated(process, from_version)
+            commit(repo, process, dispatch, partial(repo.save_migrated, from_version=from_version))
         except StaleProcess:
             continue
-        hand_on(process, dispatch)
         return Migrated(process_id, old, new, from_version, to_version, True)
     return Migrated(
         process_id,

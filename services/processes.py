@@ -347,11 +347,17 @@ def search(
     return Page(page, next_token)
 
 
-def commit(repo: Repository, process: Process, dispatch: Dispatch) -> None:
-    """Save the change made to `process` and hand its follow-ups on. Raises `StaleProcess`
-    (having written nothing) when the stored process moved on since it was read."""
+def commit(
+    repo: Repository,
+    process: Process,
+    dispatch: Dispatch,
+    save: Callable[[Process], None] | None = None,
+) -> None:
+    """Save the change made to `process` (with `repo.save`, or `save` where a change is written
+    differently) and hand its follow-ups on. Raises `StaleProcess` (having written nothing)
+    when the stored process moved on since it was read."""
     settle(process, dispatch)
-    repo.save(process)
+    (save or repo.save)(process)
     hand_on(process, dispatch)
 
 
