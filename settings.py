@@ -31,7 +31,9 @@ class Settings:
     outbox_grace_seconds: float = 30.0
     outbox_sweep_seconds: float = 15.0
     """How often beat sweeps outboxes for follow-ups older than `outbox_grace_seconds`."""
-    jwt_secret: str = "development-only-secret-change-me-in-production"
+    jwt_secret: str = ""
+    """HS256 signing secret of bearer tokens (at least 32 bytes), unless a public key or a JWKS
+    URL is set; in development mode, `DEVELOPMENT_JWT_SECRET` when unset."""
     jwt_public_key: str | None = None
     jwks_url: str | None = None
     jwt_audience: str | None = None
@@ -40,11 +42,25 @@ class Settings:
     broker_visibility_timeout: float = 30.0
     reminder_hours: float = 24.0
     local_timezone: str = "Europe/London"
+    development_mode: bool = False
+    """DEVELOPMENT_MODE=1 (set by `make run` and `make test`): known development keys stand in
+    for the signing keys a deployment must configure."""
+    secret_key: str = ""
+    """Signs what the service hands out and reads back (pagination tokens); at least 32 bytes."""
+    cors_origins: tuple[str, ...] = ()
+    """Browser origins allowed to call the API (CORS); none by default."""
+
+
+DEVELOPMENT_JWT_SECRET = "development-only-jwt-secret-never-use-in-production"
+DEVELOPMENT_SECRET_KEY = "development-only-secret-key-never-use-in-production"
+DEVELOPMENT_WEBHOOK_SECRET = "development-only-webhook-secret"
+MIN_SECRET_BYTES = 32
 
 
 def from_env() -> Settings:
     """Build settings from the environment, with defaults that work on a developer machine."""
     env = os.environ.get
+    development = env("DEVELOPMENT_MODE", "").strip().lower() in ("1", "true", "yes", "on")
     return Settings(
         mongo_uri=env("MONGO_URI", "mongodb://127.0.0.1:27017"),
         mongo_db=env("MONGO_DB", "processes"),
@@ -56,13 +72,14 @@ def from_env() -> Settings:
         person_api_token=env("PERSON_API_TOKEN") or None,
         events_stream=env("EVENTS_STREAM", "processes.events"),
         webhook_urls=tuple(u.strip() for u in env("WEBHOOK_URLS", "").split(",") if u.strip()),
-        webhook_secret=env("WEBHOOK_SECRET", ""),
+        webhook_secret=env("WEBHOOK_SECRET")
+        or (DEVELOPMENT_WEBHOOK_SECRET if development else ""),
         step_max_retries=int(env("STEP_MAX_RETRIES", "5")),
         retry_base_seconds=float(env("RETRY_BASE_SECONDS", "2")),
         retry_max_seconds=float(env("RETRY_MAX_SECONDS", "15")),
         outbox_grace_seconds=float(env("OUTBOX_GRACE_SECONDS", "30")),
         outbox_sweep_seconds=float(env("OUTBOX_SWEEP_SECONDS", "15")),
-        jwt_secret=env("JWT_SECRET") or Settings.jwt_secret,
+        jwt_secret=env("JWT_SECRET") or (DEVELOPMENT_JWT_SECRET if development else ""),
         jwt_public_key=env("JWT_PUBLIC_KEY") or None,
         jwks_url=env("JWKS_URL") or None,
         jwt_audience=env("JWT_AUDIENCE") or None,
@@ -71,4 +88,7 @@ def from_env() -> Settings:
         reminder_hours=float(env("APPOINTMENT_REMINDER_HOURS", "24")),
         local_timezone=env("LOCAL_TIMEZONE", "Europe/London"),
         auth_policy_file=env("AUTH_POLICY_FILE", str(ROOT / "config" / "authorisation.json")),
+        development_mode=development,
+        secret_key=env("SECRET_KEY") or (DEVELOPMENT_SECRET_KEY if development else ""),
+        cors_origins=tuple(o.strip() for o in env("CORS_ORIGINS", "").split(",") if o.strip()),
     )

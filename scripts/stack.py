@@ -16,6 +16,8 @@ Environment:
                           for ``test`` only when no redis-server binary is found
     MONGO_DB              database name passed to the app (default ``processes``)
     PORT                  API port for ``run`` (default 5000)
+    DEVELOPMENT_MODE      always set to 1 for the processes started here: development
+                          signing keys stand in for JWT_SECRET, SECRET_KEY, WEBHOOK_SECRET
     STACK_REDIS_SERVER    path of the redis-server binary to start
     STACK_SECANTUSD       path of the secantusd-py launcher to start
 """
@@ -500,6 +502,7 @@ def cmd_run() -> int:
                 MONGO_DB=os.environ.get("MONGO_DB", "processes"),
                 PORT=str(port),
                 PYTHONUNBUFFERED="1",
+                DEVELOPMENT_MODE="1",  # development keys stand in for configured ones
             )
             for name, argv in app_commands(port).items():
                 stack.spawn(name, "app", argv, f"{name}.log", env)
@@ -529,7 +532,11 @@ def cmd_test(pytest_args: Sequence[str]) -> int:
         pytest: Managed | None = None
         try:
             env = dict(os.environ)
-            env.update(MONGO_URI=mongo_for_test(stack), REDIS_URL=redis_for_test(stack))
+            env.update(
+                MONGO_URI=mongo_for_test(stack),
+                REDIS_URL=redis_for_test(stack),
+                DEVELOPMENT_MODE="1",  # development keys stand in for configured ones
+            )
             log(f"MONGO_URI={env['MONGO_URI']} REDIS_URL={env['REDIS_URL']}")
             argv = [sys.executable, "-m", "pytest", *pytest_args]
             pytest = stack.spawn("pytest", "app", argv, None, env)
