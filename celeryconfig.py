@@ -44,6 +44,7 @@ worker_hijack_root_logger = False
 
 beat_schedule = {
     "sweep-outbox": {"task": "processes.sweep_outbox", "schedule": _settings.outbox_sweep_seconds},
+    "requeue-stranded-steps": {"task": "processes.requeue_stranded_steps", "schedule": 60.0},
     "mark-overdue": {"task": "processes.mark_overdue", "schedule": 60.0},
     "send-reminders": {"task": "processes.send_reminders", "schedule": 60.0},
 }

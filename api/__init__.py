@@ -14,6 +14,7 @@ from flask import Response, g, request
 import settings as settings_module
 from api import auth, cli, errors, health, openapi, problems, processes
 from services.authorisation import Policy
+from services.paging import PageTokens
 from services.processes import Dispatch
 from storage import ProcessRepository, repository
 
@@ -72,6 +73,7 @@ def create_app(
 
         dispatch = queue_dispatch
     app.extensions["dispatch"] = dispatch
+    app.extensions["page_tokens"] = PageTokens(settings.secret_key)
 
     errors.register(app)
     app.register_blueprint(processes.bp)

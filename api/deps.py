@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import current_app, g
 
+from services.paging import PageTokens
 from services.processes import Context, Dispatch
 from storage import ProcessRepository
 
@@ -16,6 +17,11 @@ def repository() -> ProcessRepository:
 def dispatcher() -> Dispatch:
     dispatch: Dispatch = current_app.extensions["dispatch"]
     return dispatch
+
+
+def page_tokens() -> PageTokens:
+    tokens: PageTokens = current_app.extensions["page_tokens"]
+    return tokens
 
 
 def context() -> Context:

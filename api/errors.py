@@ -15,6 +15,7 @@ from api.problems import problem
 from services.authorisation import Forbidden
 from services.errors import (
     Conflict,
+    DataLocked,
     InvalidInput,
     InvalidPageToken,
     PreconditionFailed,
@@ -24,6 +25,7 @@ from services.errors import (
     UnknownTrigger,
 )
 from storage import UNAVAILABLE_ERRORS, ProcessNotFound, StaleProcess, StoreError
+from storage.errors import ProcessTooLarge
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +71,23 @@ def register(app: APIFlask) -> None:
     @app.errorhandler(Conflict)
     def conflict(error: Conflict) -> Response:
         return problem(409, str(error), slug="concurrent-change", title="Concurrent change")
+
+    @app.errorhandler(DataLocked)
+    def locked(error: DataLocked) -> Response:
+        return problem(
+            409,
+            str(error),
+            slug="state-data-locked",
+            title="State data cannot be edited",
+            errors=[
+                {"field": f"processData.formData.{name}", "message": "Cannot be changed."}
+                for name in error.fields
+            ],
+        )
+
+    @app.errorhandler(ProcessTooLarge)
+    def too_large(error: ProcessTooLarge) -> Response:
+        return problem(422, str(error), slug="process-too-large", title="Case too large")
 
     @app.errorhandler(StaleProcess)
     def raced(error: StaleProcess) -> Response:

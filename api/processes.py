@@ -11,7 +11,7 @@ from marshmallow import RAISE
 from werkzeug.routing import BaseConverter
 
 from api import openapi
-from api.deps import context, dispatcher, repository
+from api.deps import context, dispatcher, page_tokens, repository
 from api.representation import etag, process_json
 from api.schemas import (
     ListQuery,
@@ -96,7 +96,12 @@ def list_processes(query: dict[str, Any]) -> Response:
         sort=query["sort"],
     )
     page = processes.search(
-        repository(), wanted, query["pageSize"], query.get("paginationToken"), context()
+        repository(),
+        wanted,
+        query["pageSize"],
+        query.get("paginationToken"),
+        page_tokens(),
+        context(),
     )
     body = {
         "results": [process_json(p) for p in page.processes],

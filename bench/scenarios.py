@@ -441,17 +441,19 @@ def _measure_queries(
 ) -> dict[str, Any]:
     """Time each query kind in rounds, one of each per round, so that background work of
     the store (a checkpoint after the load) falls on every kind alike; after a warm-up."""
+    from services.paging import PageTokens
     from services.processes import search
     from storage import ProcessRepository
 
     repo = ProcessRepository(db)
+    tokens = PageTokens(uuid.uuid4().hex)
     rng = random.Random(size)
     kinds = _queries(size)
     warm_until = time.perf_counter() + warm_up_seconds
     while time.perf_counter() < warm_until:  # the cache and the plans, for every kind
         for make in kinds.values():
             query, page = make(rng)
-            search(repo, query, page, None)
+            search(repo, query, page, None, tokens)
     samples = {name: Samples() for name in kinds}
     rows = dict.fromkeys(kinds, 0)
     began_all = time.perf_counter()
@@ -461,7 +463,7 @@ def _measure_queries(
         for name, make in kinds.items():
             query, page = make(rng)
             began = time.perf_counter()
-            rows[name] += len(search(repo, query, page, None).processes)
+            rows[name] += len(search(repo, query, page, None, tokens).processes)
             samples[name].add(time.perf_counter() - began)
     results: dict[str, Any] = {}
     for name, make in kinds.items():

@@ -66,6 +66,11 @@ class Trigger:
     def targets(self) -> tuple[str, ...]:
         return tuple(branch.target for branch in self.branches)
 
+    @property
+    def decides(self) -> bool:
+        """Whether the form's answers choose between outcomes (its answers are then final)."""
+        return len(self.branches) > 1
+
 
 @dataclass(frozen=True)
 class AutomatedStep:

@@ -86,6 +86,10 @@ class Process:
     """How many previous states the store holds, so a save appends only the new ones."""
     activity: list[Activity] = field(default_factory=list)
     stored_activity_length: int = 0
+    stored_size: int | None = field(default=None, compare=False)
+    """The stored document's size in bytes, and its current state's, when read from the store
+    (None once written again), for estimating what a change will make of them."""
+    stored_current_size: int | None = field(default=None, compare=False)
 
     @property
     def state(self) -> str:

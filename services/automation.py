@@ -35,18 +35,43 @@ log = logging.getLogger(__name__)
 PERMANENT_ERRORS: tuple[type[Exception], ...] = (RecordNotFound, ValueError, KeyError, LookupError)
 """Step failures that another attempt cannot fix: recorded on the process at once."""
 
-__all__ = ["StepResult", "complete_step", "record_failure", "retry", "run_step"]
+__all__ = ["StepRaced", "StepResult", "complete_step", "record_failure", "retry", "run_step"]
 
 
 class StepNotCurrent(Exception):
     """The process has moved on since the step was queued; the step must do nothing."""
 
 
-def load_for_step(repo: Repository, process_id: str, state: str, version: int) -> Process:
-    """The process, if a step queued for (state, version) should still run; else StepNotCurrent."""
-    process = repo.get(process_id)
-    if process.state != state or process.version != version:
-        raise StepNotCurrent(f"{process_id} is at {process.state} v{process.version}")
+class StepRaced(Exception):
+    """Other changes kept landing while the step ran; it should be tried again later."""
+
+
+MAX_STEP_ATTEMPTS = 5
+"""How often a step is run again when a concurrent change (an edit, a document) lands between
+reading the process and storing the step's outcome."""
+
+
+def is_current(process: Process, payload: dict[str, Any]) -> bool:
+    """Whether the process still waits for the step `payload` was queued for.
+
+    A step queued with an automation id runs while the current state waits for that
+    automation, whatever edits or documents changed the process meanwhile. (Steps queued
+    before automation ids existed name the version they were queued for instead.)
+    """
+    if process.state != payload["state"]:
+        return False
+    automation_id = payload.get("automationId")
+    if automation_id is None:
+        return process.version == payload["version"]
+    automation = process.current_state.automation or {}
+    return automation.get("id") == automation_id and automation.get("status") == "queued"
+
+
+def load_for_step(repo: Repository, payload: dict[str, Any]) -> Process:
+    """The process, if the step `payload` describes should still run; else StepNotCurrent."""
+    process = repo.get(payload["processId"])
+    if not is_current(process, payload):
+        raise StepNotCurrent(f"{process.id} is at {process.state} v{process.version}")
     return process
 
 
@@ -62,26 +87,30 @@ def run_step(
     with the step's failure), or None when there was nothing (left) to do.
 
     Failures another attempt cannot fix are recorded on the process; transient ones
-    (services or the database unavailable) propagate so that the caller retries.
+    (services or the database unavailable) propagate so that the caller retries. When the
+    process changes while the step runs, the step runs again on what is stored now (steps
+    are idempotent), so its outcome never rests on data that was edited meanwhile.
     """
-    try:
-        process = load_for_step(repo, payload["processId"], payload["state"], payload["version"])
-    except (StepNotCurrent, ProcessNotFound) as stale:
-        log.info("step %s skipped: %s", step_name, stale)
-        return None
     step = STEPS.get(step_name)
-    if step is None:
-        reason = f"No automated step is called {step_name!r}."
-        return record_failure(repo, payload, reason, ctx, dispatch)
-    try:
-        result = step(process, ports)
-    except PERMANENT_ERRORS as error:
-        return record_failure(repo, payload, str(error) or type(error).__name__, ctx, dispatch)
-    try:
-        return complete_step(repo, process, payload["state"], result, ctx, dispatch)
-    except StepNotCurrent as stale:
-        log.info("step %s outcome dropped: %s", step_name, stale)
-        return None
+    for _ in range(MAX_STEP_ATTEMPTS):
+        try:
+            process = load_for_step(repo, payload)
+        except (StepNotCurrent, ProcessNotFound) as stale:
+            log.info("step %s skipped: %s", step_name, stale)
+            return None
+        if step is None:
+            reason = f"No automated step is called {step_name!r}."
+            return record_failure(repo, payload, reason, ctx, dispatch)
+        try:
+            result = step(process, ports)
+        except PERMANENT_ERRORS as error:
+            reason = str(error) or type(error).__name__
+            return record_failure(repo, payload, reason, ctx, dispatch)
+        try:
+            return complete_step(repo, process, payload["state"], result, ctx, dispatch)
+        except StaleProcess:
+            continue
+    raise StepRaced(f"{payload['processId']} kept changing while its step {step_name} ran")
 
 
 def complete_step(
@@ -92,8 +121,8 @@ def complete_step(
     ctx: Context,
     dispatch: Dispatch,
 ) -> Process:
-    """Fire the step's outcome on `process` (as loaded for the step). Raises StepNotCurrent
-    if another change got there first."""
+    """Fire the step's outcome on `process` (as loaded for the step). Raises StaleProcess if
+    another change got there first, having written nothing."""
     definition: ProcessDefinition = definition_named(process.process_name)
     step = definition.automated_step_by_state.get(state)
     if step is None or result.outcome not in step.outcomes:
@@ -102,12 +131,9 @@ def complete_step(
         if entity not in process.related_entities:
             process.related_entities.append(entity)
     trigger = definition.trigger_by_name[result.outcome]
-    _step_done(process, state)
+    _step_done(process)
     transition(definition, process, trigger, result.data, [], ctx)
-    try:
-        commit(repo, process, dispatch)
-    except StaleProcess:
-        raise StepNotCurrent(f"{process.id} changed while its step at {state} ran") from None
+    commit(repo, process, dispatch)
     return process
 
 
@@ -116,37 +142,46 @@ def record_failure(
 ) -> Process | None:
     """Mark the step failed on the process, visibly, and publish AutomationFailed.
 
-    The process keeps its state; `retry` queues the step again.
+    The process keeps its state; `retry` queues the step again. A concurrent change is no
+    reason to lose the failure: it is recorded on the process as it is now.
     """
-    try:
-        process = load_for_step(repo, payload["processId"], payload["state"], payload["version"])
-    except (StepNotCurrent, ProcessNotFound):
-        return None
-    moment = ctx.clock()
-    automation = dict(process.current_state.automation or {})
-    automation.update(status="failed", reason=reason, failedAt=moment)
-    process.current_state.automation = automation
-    process.current_state.updated_at = moment
-    process.updated_at = moment
-    process.record("AutomationFailed", None, moment, step=automation.get("step"), reason=reason)
-    _step_done(process, process.state)
-    process.add_follow_up(
-        events.event(
-            "AutomationFailed",
-            process.id,
-            old_data={"state": process.state},
-            new_data={"state": process.state, "step": automation.get("step"), "reason": reason},
-            actor=None,
-            correlation_id=ctx.correlation_id,
-            now=moment,
+    for _ in range(MAX_STEP_ATTEMPTS):
+        try:
+            process = load_for_step(repo, payload)
+        except (StepNotCurrent, ProcessNotFound):
+            return None
+        moment = ctx.clock()
+        automation = dict(process.current_state.automation or {})
+        automation.update(status="failed", reason=reason, failedAt=moment)
+        process.current_state.automation = automation
+        process.current_state.updated_at = moment
+        process.updated_at = moment
+        process.record(
+            "AutomationFailed", None, moment, step=automation.get("step"), reason=reason
         )
-    )
-    try:
-        commit(repo, process, dispatch)
-    except StaleProcess:
-        return None
-    log.warning("step at %s of %s failed: %s", process.state, process.id, reason)
-    return process
+        _step_done(process)
+        process.add_follow_up(
+            events.event(
+                "AutomationFailed",
+                process.id,
+                old_data={"state": process.state},
+                new_data={
+                    "state": process.state,
+                    "step": automation.get("step"),
+                    "reason": reason,
+                },
+                actor=ctx.event_actor,
+                correlation_id=ctx.correlation_id,
+                now=moment,
+            )
+        )
+        try:
+            commit(repo, process, dispatch)
+        except StaleProcess:
+            continue
+        log.warning("step at %s of %s failed: %s", process.state, process.id, reason)
+        return process
+    raise StepRaced(f"{payload['processId']} kept changing while its step failure was stored")
 
 
 def retry(
@@ -181,13 +216,18 @@ def retry(
     return process
 
 
-def _step_done(process: Process, state: str) -> None:
-    """The step queued for the process as it is (state, version) is done once its outcome or
-    failure is saved: that save takes its task out of the outbox."""
+def _step_done(process: Process) -> None:
+    """The step the process waits for is done once its outcome or failure is saved: that save
+    takes the step's tasks (the first, and any the sweeps queued again) out of the outbox."""
+    automation_id = (process.current_state.automation or {}).get("id")
     process.done.update(
         f.id
         for f in process.outbox
         if f.kind == "task"
-        and f.payload.get("state") == state
-        and f.payload.get("version") == process.version
+        and f.payload.get("state") == process.state
+        and (
+            f.payload.get("automationId") == automation_id
+            if automation_id is not None
+            else f.payload.get("version") == process.version
+        )
     )

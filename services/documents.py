@@ -23,7 +23,15 @@ from machines.model import Process
 from machines.stages import DOCUMENT_ATTACHED, DOCUMENT_REMOVED, attached_documents
 from services import events
 from services.errors import FieldError, InvalidInput, ProcessEnded, ServiceError
-from services.processes import Context, Dispatch, Repository, apply_change, definition_named, get
+from services.processes import (
+    EDIT_BUDGET,
+    Context,
+    Dispatch,
+    Repository,
+    apply_change,
+    definition_named,
+    get,
+)
 from storage.documents import DocumentInfo, DocumentNotFound
 from storage.errors import ProcessNotFound
 
@@ -175,7 +183,7 @@ def attach(
                 process.id,
                 old_data=None,
                 new_data={**details, "state": process.state},
-                actor=ctx.actor,
+                actor=ctx.event_actor,
                 correlation_id=ctx.correlation_id,
                 now=moment,
             )
@@ -183,7 +191,7 @@ def attach(
         attached_in[:] = [process.state]
 
     try:
-        apply_change(repo, process_name, process_id, change, ctx, dispatch, None)
+        apply_change(repo, process_name, process_id, change, ctx, dispatch, None, EDIT_BUDGET)
     except BaseException:
         _discard_unless_attached(repo, files, process_id, document.id)
         raise
@@ -248,7 +256,7 @@ def remove(
                 process.id,
                 old_data={**details, "state": info.state},
                 new_data=None,
-                actor=ctx.actor,
+                actor=ctx.event_actor,
                 correlation_id=ctx.correlation_id,
                 now=moment,
             )

@@ -43,6 +43,15 @@ class ProcessEnded(ServiceError):
         super().__init__(f"The process has ended in {state}; its data can no longer change.")
 
 
+class DataLocked(ServiceError):
+    """Data of the current state that cannot be edited any more: a decision's answers, or what
+    the system recorded."""
+
+    def __init__(self, detail: str, fields: list[str]) -> None:
+        super().__init__(detail)
+        self.fields = fields
+
+
 class PreconditionFailed(ServiceError):
     """The version the client last saw is not the stored one."""
 

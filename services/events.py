@@ -11,6 +11,10 @@ from machines.model import Actor, FollowUp
 SOURCE_DOMAIN = "Processes"
 SOURCE_SYSTEM = "ProcessesAPI"
 
+SYSTEM_USER = {"name": "Processes API (automatic)", "email": "processes-api@system.invalid"}
+"""The user of events the system raises on its own (beat's deadlines and reminders), so that
+consumers that show an author (activity history) have one."""
+
 STARTED_AGAINST = {
     "tenure": "ProcessStartedAgainstTenureEvent",
     "person": "ProcessStartedAgainstPersonEvent",
@@ -28,7 +32,9 @@ def event(
     correlation_id: str,
     now: datetime,
 ) -> FollowUp:
-    """An event to publish once the change that raised it is stored."""
+    """An event to publish once the change that raised it is stored; `actor` None means the
+    system raised it on its own."""
+    user = actor or SYSTEM_USER
     envelope = {
         "id": str(uuid.uuid4()),
         "eventType": event_type,
@@ -37,7 +43,7 @@ def event(
         "version": "v1",
         "correlationId": correlation_id,
         "dateTime": now.isoformat().replace("+00:00", "Z"),
-        "user": {"name": (actor or {}).get("name"), "email": (actor or {}).get("email")},
+        "user": {"name": user.get("name"), "email": user.get("email")},
         "entityId": entity_id,
         "eventData": {"oldData": old_data or {}, "newData": new_data or {}},
     }

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable, Collection, Iterable
 from datetime import datetime, timedelta
 
-from machines.model import Process
+from machines.model import Actor, Process
 from services import events
 from services.processes import (
     Context,
@@ -14,6 +15,7 @@ from services.processes import (
     commit,
     definition_named,
     now,
+    step_follow_up,
     transition,
 )
 from storage import ProcessRepository
@@ -55,6 +57,60 @@ def sweep_outbox(
     if swept:
         log.info("swept %d follow-ups left in outboxes", swept)
     return swept
+
+
+def requeue_stranded_steps(
+    repo: ProcessRepository, grace: timedelta, dispatch: Dispatch, limit: int = 500
+) -> int:
+    """Queue again every automated step that has waited more than `grace` with no task left
+    in its process's outbox to run it; count them.
+
+    The outbox keeps a step's task until its outcome is stored, so this finds nothing unless
+    something outside the engine's own writes lost it (a restored backup, a hand edit, a step
+    queued by an older version whose worker found it stale). Whatever the cause, a case that
+    shows its step as queued always has a task on its way.
+    """
+    moment = now()
+    requeued = 0
+    for process in repo.waiting_automation(moment - grace, limit):
+        if _has_live_task(process):
+            continue
+        automation = dict(process.current_state.automation or {})
+        automation.setdefault("id", str(uuid.uuid4()))  # queued before automation ids
+        automation["requeuedAt"] = moment
+        process.current_state.automation = automation
+        first = _queued_by(process)
+        ctx = Context(on_behalf_of=first)
+        process.record("AutomationRequeued", None, moment, step=automation.get("step"))
+        process.add_follow_up(step_follow_up(process, process.version + 1, first, ctx))
+        try:
+            commit(repo, process, dispatch)
+        except StaleProcess:
+            continue  # it changed meanwhile (perhaps its step finished); look again next run
+        log.warning("requeued the stranded step of %s at %s", process.id, process.state)
+        requeued += 1
+    return requeued
+
+
+def _has_live_task(process: Process) -> bool:
+    """Whether the outbox holds a task for the step the current state waits for."""
+    automation_id = (process.current_state.automation or {}).get("id")
+    return any(
+        f.kind == "task"
+        and f.payload.get("state") == process.state
+        and (
+            f.payload.get("automationId") == automation_id
+            if automation_id is not None
+            else f.payload.get("version") == process.version
+        )
+        for f in process.outbox
+    )
+
+
+def _queued_by(process: Process) -> Actor | None:
+    """The officer whose trigger (or retry) queued the current state's step, if any."""
+    automation = process.current_state.automation or {}
+    return automation.get("retriedBy") or process.current_state.acted_by
 
 
 def send_reminders(repo: ProcessRepository, dispatch: Dispatch, at: datetime | None = None) -> int:
@@ -114,7 +170,7 @@ def _remind(process: Process, moment: datetime, ctx: Context) -> bool:
                 "targetId": process.target_id,
                 "assignment": entry.assignment,
             },
-            actor=None,
+            actor=ctx.event_actor,
             correlation_id=ctx.correlation_id,
             now=moment,
         )
@@ -133,7 +189,7 @@ def _mark_overdue(process: Process, moment: datetime, ctx: Context) -> bool:
             process.id,
             old_data=None,
             new_data={"state": entry.state, "dueAt": entry.due_at.isoformat()},
-            actor=None,
+            actor=ctx.event_actor,
             correlation_id=ctx.correlation_id,
             now=moment,
         )

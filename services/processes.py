@@ -6,8 +6,6 @@ together with its follow-ups (outbox), and only then handed to `dispatch`.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import logging
 import random
@@ -29,9 +27,9 @@ from services import events
 from services.authorisation import ALLOW_ALL, Forbidden, Policy
 from services.errors import (
     Conflict,
+    DataLocked,
     FieldError,
     InvalidInput,
-    InvalidPageToken,
     PreconditionFailed,
     ProcessEnded,
     TriggerNotAllowed,
@@ -39,7 +37,8 @@ from services.errors import (
     UnknownTrigger,
 )
 from services.forms import check_storable, validate_form
-from storage import ProcessQuery, sort_value
+from services.paging import PageTokens
+from storage import ProcessQuery
 from storage.errors import ProcessNotFound, StaleProcess
 
 log = logging.getLogger(__name__)
@@ -47,11 +46,20 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 12
 """How often a change without If-Match is re-applied when a concurrent change wins."""
 
+MB = 1024 * 1024
+EDIT_BUDGET = 8 * MB
+"""The size (BSON) past which a case takes no more growth from edits and documents."""
+TRIGGER_BUDGET = 10 * MB
+"""The size past which a case takes no more triggers: more than edits may grow it to, so a
+case that reached its edit budget can still be moved on and closed. (The engine's own changes,
+a step's outcome or a deadline, are small and never refused; MongoDB's limit is 16 MB.)"""
+
 
 class Repository(Protocol):
     def add(self, process: Process) -> None: ...
     def get(self, process_id: str) -> Process: ...
     def save(self, process: Process) -> None: ...
+    def check_size(self, process: Process, budget: int) -> None: ...
     def search(
         self, query: ProcessQuery, limit: int, after: tuple[datetime, str] | None = None
     ) -> list[Process]: ...
@@ -75,9 +83,6 @@ def version_matches(expected: ExpectedVersion, actual: int) -> bool:
     return actual in expected
 
 
-"""Hands follow-ups on (to the task queue); raises if they could not be handed on."""
-
-
 def now() -> datetime:
     """The current UTC time at the millisecond precision MongoDB stores."""
     moment = datetime.now(UTC)
@@ -93,6 +98,14 @@ class Context:
     clock: Callable[[], datetime] = now
     groups: frozenset[str] = frozenset()
     policy: Policy = ALLOW_ALL
+    on_behalf_of: Actor | None = None
+    """For the system's own work (a step): the officer whose request queued it."""
+
+    @property
+    def event_actor(self) -> Actor | None:
+        """Whom events name as their user: the actor, else the officer the work is done for
+        (None: the system itself, named by `events.SYSTEM_USER`)."""
+        return self.actor or self.on_behalf_of
 
 
 @dataclass(frozen=True)
@@ -169,7 +182,7 @@ def start(repo: Repository, request: NewProcess, ctx: Context, dispatch: Dispatc
             process.id,
             old_data=None,
             new_data=summary,
-            actor=ctx.actor,
+            actor=ctx.event_actor,
             correlation_id=ctx.correlation_id,
             now=moment,
         )
@@ -180,7 +193,7 @@ def start(repo: Repository, request: NewProcess, ctx: Context, dispatch: Dispatc
             process.target_id,
             old_data=None,
             new_data={"id": process.id, "processName": process.process_name},
-            actor=ctx.actor,
+            actor=ctx.event_actor,
             correlation_id=ctx.correlation_id,
             now=moment,
         )
@@ -247,7 +260,9 @@ def fire(
             )
         transition(definition, process, trigger, form_data, documents, ctx, assignment)
 
-    return apply_change(repo, process_name, process_id, change, ctx, dispatch, expected_version)
+    return apply_change(
+        repo, process_name, process_id, change, ctx, dispatch, expected_version, TRIGGER_BUDGET
+    )
 
 
 def update(
@@ -265,7 +280,10 @@ def update(
     """Edit the current state's form data, documents or assignment without a transition.
 
     Form data is merged key by key and must still satisfy the schema of the trigger that
-    entered the state. Nothing is written, and no event raised, when nothing changes.
+    entered the state; only those who may send that trigger may edit it, and neither a
+    decision's answers nor what a step recorded can be edited at all. The audit trail and
+    the event carry only what changed. Nothing is written, and no event raised, when nothing
+    changes.
     """
     definition = definition_named(process_name)
     for value, where in ((form_data, "formData"), (assignment, "assignment")):
@@ -281,18 +299,26 @@ def update(
         old: dict[str, Any] = {}
         new: dict[str, Any] = {}
         if form_data is not None:
-            merged = {**current.form_data, **form_data}
-            entered_by = definition.trigger_by_name.get(current.trigger or "")
-            if entered_by is not None and entered_by.form is not None:
-                validate_form(entered_by.form, merged, f"the {current.state} state")
-            if merged != current.form_data:
-                old["formData"], new["formData"] = current.form_data, merged
+            changed = {
+                key: value
+                for key, value in form_data.items()
+                if key not in current.form_data or current.form_data[key] != value
+            }
+            if changed:
+                entered_by = _check_form_editable(definition, process, changed, ctx)
+                merged = {**current.form_data, **changed}
+                if entered_by is not None and entered_by.form is not None:
+                    validate_form(entered_by.form, merged, f"the {current.state} state")
+                old["formData"] = {
+                    key: current.form_data[key] for key in changed if key in current.form_data
+                }
+                new["formData"] = changed
                 current.form_data = merged
         if documents is not None and documents != current.documents:
-            old["documents"], new["documents"] = current.documents, documents
+            old["documents"], new["documents"] = current.documents, list(documents)
             current.documents = list(documents)
         if assignment is not None and assignment != current.assignment:
-            old["assignment"], new["assignment"] = current.assignment, assignment
+            old["assignment"], new["assignment"] = current.assignment, dict(assignment)
             current.assignment = dict(assignment)
         if not new:
             return
@@ -300,7 +326,12 @@ def update(
         current.updated_at = moment
         process.updated_at = moment
         process.record(
-            "StateDataUpdated", ctx.actor, moment, changed=sorted(new), old=old, new=new
+            "StateDataUpdated",
+            ctx.actor,
+            moment,
+            changed=sorted(new),
+            old=_for_the_trail(old),
+            new=_for_the_trail(new),
         )
         if "assignment" in new:
             _assigned(process, old["assignment"], new["assignment"], ctx, moment)
@@ -308,20 +339,88 @@ def update(
             events.event(
                 "ProcessUpdatedEvent",
                 process.id,
-                old_data=old,
-                new_data=new,
-                actor=ctx.actor,
+                old_data=_as_state_properties(old),
+                new_data=_as_state_properties(new),
+                actor=ctx.event_actor,
                 correlation_id=ctx.correlation_id,
                 now=moment,
             )
         )
 
-    return apply_change(repo, process_name, process_id, change, ctx, dispatch, expected_version)
+    return apply_change(
+        repo, process_name, process_id, change, ctx, dispatch, expected_version, EDIT_BUDGET
+    )
 
 
-def list_for_target(repo: Repository, target_id: str, page_size: int, token: str | None) -> Page:
+def _check_form_editable(
+    definition: ProcessDefinition, process: Process, changed: dict[str, Any], ctx: Context
+) -> Trigger | None:
+    """The trigger that entered the current state, if the caller may change these answers of
+    it; else `Forbidden` (they may not send that trigger) or `DataLocked`."""
+    state = process.current_state
+    entered_by = definition.trigger_by_name.get(state.trigger or "")
+    if entered_by is None or entered_by.name == START_TRIGGER:
+        ctx.policy.check_start(ctx.groups, definition.name, state.assignment.get("patch"))
+        return entered_by
+    if not entered_by.client:
+        raise DataLocked(
+            f"The data of {state.state} was recorded by the system ({entered_by.name}) and "
+            "cannot be edited.",
+            list(changed),
+        )
+    try:
+        ctx.policy.check_trigger(ctx.groups, entered_by.name)
+    except Forbidden:
+        raise Forbidden(
+            f"Only those who may send {entered_by.name} may edit the answers it recorded."
+        ) from None
+    if entered_by.decides:
+        raise DataLocked(
+            f"These answers decided the outcome of {entered_by.name} ({state.state}) and can "
+            "no longer be changed; to revisit the decision, close or cancel the case and "
+            "start again.",
+            list(changed),
+        )
+    return entered_by
+
+
+def _as_state_properties(changes: dict[str, Any]) -> dict[str, Any]:
+    """Changes named as the state's properties, as the existing API's consumers read an edit:
+    `processData` (its changed `formData` keys and `documents`) and `assignment`."""
+    shaped: dict[str, Any] = {}
+    data = {key: changes[key] for key in ("formData", "documents") if key in changes}
+    if data:
+        shaped["processData"] = data
+    if "assignment" in changes:
+        shaped["assignment"] = changes["assignment"]
+    return shaped
+
+
+TRAIL_VALUE_LIMIT = 4096
+"""Characters (as JSON) of one edited value the audit trail keeps; larger values are noted by
+size only, so that repeated large edits cannot grow a case without bound (the state itself
+holds the current value, the edit's event the old and new ones)."""
+
+
+def _for_the_trail(data: dict[str, Any]) -> dict[str, Any]:
+    """`data` as the audit trail keeps it: form values over `TRAIL_VALUE_LIMIT` by size only."""
+    kept = dict(data)
+    form = kept.get("formData")
+    if isinstance(form, dict):
+        kept["formData"] = {
+            key: value
+            if (size := len(json.dumps(value))) <= TRAIL_VALUE_LIMIT
+            else {"omitted": f"{size} characters, too large for the audit trail"}
+            for key, value in form.items()
+        }
+    return kept
+
+
+def list_for_target(
+    repo: Repository, target_id: str, page_size: int, token: str | None, tokens: PageTokens
+) -> Page:
     """Processes about a target, newest first, a page at a time."""
-    return search(repo, ProcessQuery(target_id=target_id), page_size, token)
+    return search(repo, ProcessQuery(target_id=target_id), page_size, token, tokens)
 
 
 def search(
@@ -329,6 +428,7 @@ def search(
     query: ProcessQuery,
     page_size: int,
     token: str | None,
+    tokens: PageTokens,
     ctx: Context | None = None,
 ) -> Page:
     """A page of the processes matching `query` (a listing or a worktray) that the caller may
@@ -339,11 +439,11 @@ def search(
             if query.patch is not None and query.patch not in patches:
                 raise Forbidden(f"Patch {query.patch!r} is not yours.")
             query = replace(query, within_patches=patches)
-    after = _decode_token(token, query.sort) if token else None
+    after = tokens.position(token, query.sort) if token else None
     # One extra row tells whether another page exists, so the last page has no token.
     rows = repo.search(query, page_size + 1, after)
     page, more = rows[:page_size], len(rows) > page_size
-    next_token = _encode_token(page[-1], query.sort) if more and page else None
+    next_token = tokens.after(page[-1], query.sort) if more and page else None
     return Page(page, next_token)
 
 
@@ -352,11 +452,16 @@ def commit(
     process: Process,
     dispatch: Dispatch,
     save: Callable[[Process], None] | None = None,
+    *,
+    budget: int | None = None,
 ) -> None:
     """Save the change made to `process` (with `repo.save`, or `save` where a change is written
     differently) and hand its follow-ups on. Raises `StaleProcess` (having written nothing)
-    when the stored process moved on since it was read."""
-    settle(process, dispatch)
+    when the stored process moved on since it was read, and `ProcessTooLarge` (likewise) when
+    the change would take it past `budget` bytes."""
+    settle(process, dispatch)  # before measuring: what it finds done leaves with this save
+    if budget is not None:
+        repo.check_size(process, budget)
     (save or repo.save)(process)
     hand_on(process, dispatch)
 
@@ -407,11 +512,13 @@ def apply_change(
     ctx: Context,
     dispatch: Dispatch,
     expected_version: ExpectedVersion,
+    budget: int | None = None,
 ) -> Process:
     """Apply `change` to the stored process and save it atomically, re-reading on conflict.
 
     With an expected version (If-Match) a conflict is a PreconditionFailed; without, the
-    change is applied again to the fresh process, so no concurrent update is lost.
+    change is applied again to the fresh process, so no concurrent update is lost. A change
+    that would take the process past `budget` bytes is refused (`ProcessTooLarge`).
     """
     for attempt in range(MAX_ATTEMPTS):
         if attempt:
@@ -424,7 +531,7 @@ def apply_change(
         if not process.has_unsaved_changes:
             return process  # nothing changed: no write, no event
         try:
-            commit(repo, process, dispatch)
+            commit(repo, process, dispatch, budget=budget)
         except StaleProcess:
             if expected_version is not None:
                 stored = repo.get(process_id).version
@@ -473,7 +580,7 @@ def transition(
             process.id,
             old_data={"state": source},
             new_data={"state": target, "stateData": form_data, "stateStartedAt": _iso(moment)},
-            actor=ctx.actor,
+            actor=ctx.event_actor,
             correlation_id=ctx.correlation_id,
             now=moment,
         )
@@ -501,22 +608,38 @@ def queue_automated_step(
     if step is None:
         return
     moment = ctx.clock()
-    process.current_state.automation = {"step": step.step, "status": "queued", "queuedAt": moment}
-    # The task names the state and version it was queued for: a worker that finds the
-    # process elsewhere knows the step is stale and does nothing.
-    process.add_follow_up(
-        FollowUp(
-            kind="task",
-            name=step.step,
-            payload={
-                "processId": process.id,
-                "processName": process.process_name,
-                "state": process.state,
-                "version": version_after_save,
-                "correlationId": ctx.correlation_id,
-            },
-            created_at=moment,
-        )
+    process.current_state.automation = {
+        "id": str(uuid.uuid4()),
+        "step": step.step,
+        "status": "queued",
+        "queuedAt": moment,
+    }
+    process.add_follow_up(step_follow_up(process, version_after_save, ctx.event_actor, ctx))
+
+
+def step_follow_up(
+    process: Process, version_after_save: int, on_behalf_of: Actor | None, ctx: Context
+) -> FollowUp:
+    """The task that runs the step the current state's `automation` describes.
+
+    The task names the automation it runs (a new id each time the step is queued): a worker
+    runs it only while the process still waits for exactly that automation, whatever else
+    (edits, documents) changed meanwhile, and a late or repeated delivery does nothing.
+    """
+    automation = process.current_state.automation or {}
+    return FollowUp(
+        kind="task",
+        name=str(automation["step"]),
+        payload={
+            "processId": process.id,
+            "processName": process.process_name,
+            "state": process.state,
+            "automationId": automation["id"],
+            "version": version_after_save,
+            "correlationId": ctx.correlation_id,
+            "actor": on_behalf_of,
+        },
+        created_at=ctx.clock(),
     )
 
 
@@ -553,7 +676,7 @@ def _assigned(
             process.id,
             old_data={"assignment": old},
             new_data={"assignment": new, "state": process.state},
-            actor=ctx.actor,
+            actor=ctx.event_actor,
             correlation_id=ctx.correlation_id,
             now=moment,
         )
@@ -595,24 +718,3 @@ def _summary(process: Process) -> dict[str, Any]:
 
 def _iso(moment: datetime) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _encode_token(process: Process, sort: str) -> str:
-    value = sort_value(process, sort)
-    raw = json.dumps(
-        {"s": sort, "v": _iso(value) if value else None, "i": process.id}, separators=(",", ":")
-    )
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def _decode_token(token: str, sort: str) -> tuple[datetime, str]:
-    try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        data = json.loads(raw)
-        value = datetime.fromisoformat(data["v"].replace("Z", "+00:00"))
-        process_id = data["i"]
-        if data["s"] != sort or not isinstance(process_id, str) or value.tzinfo is None:
-            raise ValueError
-        return value, process_id
-    except (binascii.Error, ValueError, KeyError, TypeError, AttributeError):
-        raise InvalidPageToken() from None

@@ -20,3 +20,22 @@ class StaleProcess(Exception):
 
 class StoreUnavailable(Exception):
     """The database did not answer."""
+
+
+class ProcessTooLarge(Exception):
+    """The change would take the process past the size it may grow to; nothing was written."""
+
+    def __init__(self, process_id: str, size: int, budget: int) -> None:
+        super().__init__(
+            f"This change would make the case {_megabytes(size)} MB, over the "
+            f"{_megabytes(budget)} MB a case may grow to by this kind of change. Remove data "
+            "or documents the case no longer needs (an edit that makes it smaller is always "
+            "accepted), or record the rest elsewhere."
+        )
+        self.process_id = process_id
+        self.size = size
+        self.budget = budget
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f}".removesuffix(".0")

@@ -12,12 +12,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bson import decode as bson_decode
+from bson import encode as bson_encode
+from bson.raw_bson import RawBSONDocument
 from pymongo import ASCENDING, DESCENDING, IndexModel, UpdateOne
 from pymongo.collection import Collection
 from pymongo.database import Database
 
 from machines.model import Activity, FollowUp, Process, StateEntry
-from storage.errors import ProcessNotFound, StaleProcess
+from storage.errors import ProcessNotFound, ProcessTooLarge, StaleProcess
 
 INDEXES = [
     IndexModel(
@@ -57,6 +60,14 @@ INDEXES = [
     IndexModel(
         [("currentState.overdue", ASCENDING), ("currentState.dueAt", ASCENDING)],
         name="by_overdue_soonest_first",
+    ),
+    # Automated steps still waiting, oldest first: the sweep for steps left without a task.
+    IndexModel(
+        [
+            ("currentState.automation.status", ASCENDING),
+            ("currentState.automation.queuedAt", ASCENDING),
+        ],
+        name="by_automation_waiting_longest",
     ),
     IndexModel([("createdAt", DESCENDING), ("_id", DESCENDING)], name="newest_first"),
     IndexModel([("updatedAt", DESCENDING), ("_id", DESCENDING)], name="recently_updated_first"),
@@ -140,6 +151,12 @@ class ProcessRepository:
 
     def __init__(self, db: Database) -> None:
         self._processes: Collection = db["processes"]
+        # The same collection returning undecoded documents, whose sizes `get` keeps.
+        self._raw: Collection = self._processes.with_options(
+            codec_options=self._processes.codec_options.with_options(
+                document_class=RawBSONDocument
+            )
+        )
 
     def create_indexes(self) -> None:
         """Create the indexes queries rely on; safe to call at every start."""
@@ -157,10 +174,45 @@ class ProcessRepository:
         _mark_stored(process)
 
     def get(self, process_id: str) -> Process:
-        document = self._processes.find_one({"_id": process_id})
-        if document is None:
+        raw = self._raw.find_one({"_id": process_id})
+        if raw is None:
             raise ProcessNotFound(process_id)
-        return from_document(document)
+        process = from_document(bson_decode(raw.raw, self._processes.codec_options))
+        process.stored_size = len(raw.raw)
+        process.stored_current_size = len(raw["currentState"].raw)
+        return process
+
+    def check_size(self, process: Process, budget: int) -> None:
+        """Raise `ProcessTooLarge` if saving `process` would make it larger than `budget`
+        bytes and larger than it is: a change that does not grow it always fits."""
+        size = self.size_after(process)
+        if size > budget and size > (process.stored_size or 0):
+            raise ProcessTooLarge(process.id, size, budget)
+
+    def size_after(self, process: Process) -> int:
+        """The stored document's size once `process` is saved (an estimate within a few
+        bytes per array entry), from the sizes read with it and the parts the save writes."""
+        if process.stored_size is None or process.stored_current_size is None:
+            document = to_document(process)
+            document["outbox"] = [
+                _follow_up_document(f) for f in [*process.outbox, *process.follow_ups]
+            ]
+            return len(bson_encode(document))
+        new_states = process.previous_states[process.stored_history_length :]
+        new_activity = process.activity[process.stored_activity_length :]
+        written = [
+            _state_document(process.current_state),
+            *(_state_document(s) for s in new_states),
+            *(_activity_document(a) for a in new_activity),
+            *(_follow_up_document(f) for f in process.follow_ups),
+        ]
+        dropped = [_follow_up_document(f) for f in process.outbox if f.id in process.done]
+        return (
+            process.stored_size
+            - process.stored_current_size
+            + sum(len(bson_encode(part)) for part in written)
+            - sum(len(bson_encode(part)) for part in dropped)
+        )
 
     def save(self, process: Process) -> None:
         """Write the changes made to `process` if nobody changed it since it was read.
@@ -362,6 +414,21 @@ class ProcessRepository:
         ).limit(limit)
         return [document["_id"] for document in cursor]
 
+    def waiting_automation(self, queued_before: datetime, limit: int = 500) -> list[Process]:
+        """Processes whose current state's automated step was queued before `queued_before`
+        and has not finished (nor failed), oldest first, with their outboxes."""
+        cursor = (
+            self._processes.find(
+                {
+                    "currentState.automation.status": "queued",
+                    "currentState.automation.queuedAt": {"$lt": queued_before},
+                }
+            )
+            .sort("currentState.automation.queuedAt", ASCENDING)
+            .limit(limit)
+        )
+        return [from_document(document) for document in cursor]
+
     def pending_follow_ups(self, created_before: datetime) -> Iterator[tuple[str, FollowUp]]:
         """Follow-ups still in an outbox that were written before `created_before`."""
         cursor = self._processes.find({"outbox.createdAt": {"$lt": created_before}}, {"outbox": 1})
@@ -372,7 +439,8 @@ class ProcessRepository:
 
 
 def _mark_stored(process: Process) -> None:
-    """`process` now matches what the store holds."""
+    """`process` now matches what the store holds (whose size it no longer knows)."""
+    process.stored_size = process.stored_current_size = None
     process.outbox = [f for f in process.outbox if f.id not in process.done] + process.follow_ups
     process.done = set()
     process.stored_history_length = len(process.previous_states)

@@ -7,9 +7,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import bson
+
 from machines.model import FollowUp, Process
 from storage import ProcessQuery
-from storage.errors import ProcessNotFound, StaleProcess
+from storage.errors import ProcessNotFound, ProcessTooLarge, StaleProcess
+from storage.processes import to_document
 
 
 @dataclass
@@ -71,6 +74,14 @@ class FakeProcessRepository:
         process.stored_history_length = len(process.previous_states)
         process.outbox = copy.deepcopy(stored.outbox)
         process.done = set()
+
+    def check_size(self, process: Process, budget: int) -> None:
+        """The real repository's rule, measured on the whole document the save would store."""
+        size = len(bson.encode(to_document(process)))
+        stored = self._stored.get(process.id)
+        before = len(bson.encode(to_document(stored.process))) if stored else 0
+        if size > budget and size > before:
+            raise ProcessTooLarge(process.id, size, budget)
 
     def search(
         self, query: ProcessQuery, limit: int, after: tuple[datetime, str] | None = None

@@ -18,6 +18,9 @@ from workers import wiring
 from workers.app import celery_app
 from workers.dispatch import configured, dispatch
 
+WAIT_AND_RETRY: tuple[type[Exception], ...] = (*RETRYABLE_ERRORS, automation.StepRaced)
+"""Step failures that pass with time and spend none of the step's retries."""
+
 log = logging.getLogger(__name__)
 
 
@@ -44,7 +47,10 @@ def run_step(self: Task, step_name: str, payload: dict[str, Any], failures: int 
     does not answer nothing can be run or recorded, so the step waits for it, backing off,
     without spending those retries. (Celery's own retry limit is off: this one applies.)
     """
-    ctx = Context(correlation_id=payload.get("correlationId") or self.request.id)
+    ctx = Context(
+        correlation_id=payload.get("correlationId") or self.request.id,
+        on_behalf_of=payload.get("actor"),
+    )
     process_id = payload["processId"]
     try:
         # A stored outcome takes the task out of the outbox in the same write.
@@ -53,8 +59,8 @@ def run_step(self: Task, step_name: str, payload: dict[str, Any], failures: int 
         )
         if stored is None:  # nothing stored (a stale or repeated delivery)
             done(self, process_id)
-    except RETRYABLE_ERRORS as error:
-        log.warning("step %s waits for the database: %s", step_name, error)
+    except WAIT_AND_RETRY as error:
+        log.warning("step %s waits for the database or a quieter moment: %s", step_name, error)
         raise self.retry(exc=error, countdown=backoff(self.request.retries)) from None
     except ServiceUnavailable as error:
         if failures < wiring.settings().step_max_retries:
@@ -72,7 +78,7 @@ def run_step(self: Task, step_name: str, payload: dict[str, Any], failures: int 
                 is None
             ):
                 done(self, process_id)
-        except RETRYABLE_ERRORS as store_error:
+        except WAIT_AND_RETRY as store_error:
             raise self.retry(exc=store_error, countdown=backoff(self.request.retries)) from None
 
 
@@ -126,6 +132,13 @@ def sweep_outbox() -> int:
         return 0
     grace = timedelta(seconds=wiring.settings().outbox_grace_seconds)
     return housekeeping.sweep_outbox(wiring.processes(), grace, dispatch)
+
+
+@celery_app.task(name="processes.requeue_stranded_steps")
+def requeue_stranded_steps() -> int:
+    """Queue again any automated step shown as queued with no task left to run it."""
+    grace = timedelta(seconds=wiring.settings().outbox_grace_seconds)
+    return housekeeping.requeue_stranded_steps(wiring.processes(), grace, dispatch)
 
 
 @celery_app.task(name="processes.send_reminders")

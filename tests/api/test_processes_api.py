@@ -543,10 +543,12 @@ def test_patch_without_trigger_updates_current_state(client: FlaskClient, dispat
     updates = [
         f
         for f in dispatched.for_process(process["id"])
-        if f.name == "ProcessUpdatedEvent" and "formData" in f.payload["eventData"]["newData"]
+        if f.name == "ProcessUpdatedEvent" and "processData" in f.payload["eventData"]["newData"]
     ]
     assert len(updates) == 1
-    assert updates[0].payload["eventData"]["newData"]["assignment"]["patch"] == "patch2"
+    new_data = updates[0].payload["eventData"]["newData"]
+    assert new_data["processData"] == {"formData": {"middleName": "Anne"}, "documents": documents}
+    assert new_data["assignment"]["patch"] == "patch2"
 
 
 def test_patch_without_trigger_nothing_changed_keeps_version(client: FlaskClient, dispatched):

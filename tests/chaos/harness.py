@@ -479,11 +479,12 @@ class Client:
         body: Any = None,
         headers: dict[str, str] | None = None,
         timeout: float = 15.0,
+        raw: bytes | None = None,
     ) -> Reply:
         started = time.monotonic()
         connection = http.client.HTTPConnection(HOST, self.port, timeout=timeout)
         sent = {"Authorization": f"Bearer {self.token}", **(headers or {})}
-        data = None
+        data = raw
         if body is not None:
             data = json.dumps(body).encode()
             sent["Content-Type"] = "application/json"
@@ -503,6 +504,24 @@ class Client:
             )
         finally:
             connection.close()
+
+    def upload(self, process_name: str, process_id: str, content: bytes, filename: str) -> Reply:
+        """Attach a file, as a multipart/form-data POST with one `file` part."""
+        boundary = uuid.uuid4().hex
+        body = (
+            (
+                f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+                f'filename="{filename}"\r\nContent-Type: application/octet-stream\r\n\r\n'
+            ).encode()
+            + content
+            + f"\r\n--{boundary}--\r\n".encode()
+        )
+        return self.call(
+            "POST",
+            f"/api/v1/process/{process_name}/{process_id}/documents",
+            raw=body,
+            headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+        )
 
     # The tenancy audit: AuditRequested -ScheduleVisit-> TenureCheckInProgress (automated step:
     # check_tenure_active) -> VisitScheduled -RecordVisit-> AuditPassed, or -> ProcessClosed

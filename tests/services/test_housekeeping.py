@@ -9,6 +9,7 @@ import pytest
 from machines.model import FollowUp
 from services import housekeeping
 from services.automation import complete_step
+from services.events import SYSTEM_USER
 from services.processes import Context, now
 from services.steps import StepResult
 from tests.support import fire, new_id, start
@@ -105,6 +106,8 @@ def test_overdue_cases_are_flagged_once_with_an_event(client, app, dispatched):
 
     assert repo.get(process["id"]).current_state.overdue is True
     assert dispatched.names().count("ProcessOverdue") == 1
+    (overdue,) = [f for f in dispatched.for_process(process["id"]) if f.name == "ProcessOverdue"]
+    assert overdue.payload["user"] == SYSTEM_USER  # raised by the system, which is named
 
 
 def test_a_failed_case_left_alone_is_closed_when_its_time_runs_out(client, app, dispatched):

@@ -18,10 +18,12 @@ from services.errors import (
     TriggerNotAllowed,
     UnknownTrigger,
 )
+from services.paging import PageTokens
 from services.processes import Context, NewProcess
 from storage.errors import ProcessNotFound
 from tests.fakes import FakeProcessRepository, RecordingDispatch
 
+TOKENS = PageTokens("a secret key for the pagination tokens of these tests")
 NAME_FORM = {"title": "Ms", "firstName": "Patricia", "middleName": "", "surname": "Williams"}
 
 
@@ -237,7 +239,8 @@ def test_get_under_other_process_name_not_found(repo, started):
 
 
 def test_update_changes_form_data_and_raises_one_event(repo, ctx, dispatch, submitted):
-    """Editing the current state's form data merges it, bumps the version and raises one event."""
+    """Editing the current state's form data merges it, bumps the version and raises one event
+    carrying what changed as the state's processData, as the existing API's consumers read it."""
     process = submitted
     updated = processes.update(
         repo,
@@ -251,8 +254,8 @@ def test_update_changes_form_data_and_raises_one_event(repo, ctx, dispatch, subm
     assert repo.get(process.id).version == 2
     assert dispatch.names() == ["ProcessUpdatedEvent"]
     data = dispatch.follow_ups[0].payload["eventData"]
-    assert data["oldData"]["formData"]["middleName"] == ""
-    assert data["newData"]["formData"]["middleName"] == "Anne"
+    assert data["oldData"] == {"processData": {"formData": {"middleName": ""}}}
+    assert data["newData"] == {"processData": {"formData": {"middleName": "Anne"}}}
 
 
 def test_update_without_change_writes_nothing(repo, ctx, dispatch, submitted):
@@ -388,10 +391,10 @@ def test_list_for_target_pages_without_dangling_token(repo, ctx):
         processes.start(repo, new_process("soletojoint", target_id=target), ctx, ignore).id
         for _ in range(5)
     ]
-    first = processes.list_for_target(repo, target, 3, None)
+    first = processes.list_for_target(repo, target, 3, None, TOKENS)
     assert [p.id for p in first.processes] == ids[::-1][:3]
     assert first.next_token
-    second = processes.list_for_target(repo, target, 3, first.next_token)
+    second = processes.list_for_target(repo, target, 3, first.next_token, TOKENS)
     assert [p.id for p in second.processes] == ids[::-1][3:]
     assert second.next_token is None
 

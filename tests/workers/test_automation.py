@@ -121,6 +121,25 @@ def test_eligible_case_passes_automated_checks_with_reasons(live_client, worker_
     assert done["currentState"]["permittedTriggers"] == ["CheckManualEligibility", "CancelProcess"]
 
 
+def test_events_of_a_step_name_the_officer_who_asked_for_it(live_client, worker_db, events_stream):
+    """The event of the outcome a worker stored names the officer whose trigger queued the
+    step as its user, as activity history shows the author of each change."""
+    case = seed_case(worker_db)
+    process = start_joint(live_client, case)
+    fire(live_client, process, "CheckAutomatedEligibility", {"incomingTenantId": case["incoming"]})
+    wait_for_state(live_client, process, "AutomatedChecksPassed")
+
+    def outcome_event() -> dict[str, Any] | None:
+        for event in stream_events(events_stream):
+            new = event["eventData"]["newData"]
+            if event["entityId"] == process["id"] and new.get("state") == "AutomatedChecksPassed":
+                return event
+        return None
+
+    event = wait_for(outcome_event, "the outcome's event on the stream")
+    assert event["user"] == {"name": "Test Officer", "email": "officer@example.org"}
+
+
 def test_a_finished_step_leaves_the_outbox_with_its_outcome(live_client, worker_db, events_stream):
     """The step's task leaves the outbox in the write that stores its outcome; what stays is
     that change's events, already on the stream, which leave with the next change."""
