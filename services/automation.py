@@ -1,8 +1,9 @@
 """Run automated steps and record what they decided, exactly once per queued step.
 
-A step is queued for a (process, state, version) and may be delivered more than once or
-late. It runs only while the process is still exactly there, and its outcome is written
-with a version-conditioned update, so a duplicate delivery changes nothing.
+A step is queued for an automation of a process's state (`automation.id`) and may be
+delivered more than once or late. It runs only while the process still waits for that
+automation, and its outcome is written with a version-conditioned update, so a duplicate
+delivery changes nothing.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Fault 3: the Celery worker SIGKILLed every few seconds while a load of processes with an
 automated step goes through it. A killed worker's unacknowledged tasks are redelivered
-(BROKER_VISIBILITY_TIMEOUT is seconds here) and, steps being conditioned on the (state,
-version) they were queued for, take effect once: every process reaches its expected state,
+(BROKER_VISIBILITY_TIMEOUT is seconds here) and, steps being conditioned on the automation
+they were queued for, take effect once: every process reaches its expected state,
 no history entry is doubled and every event reaches the stream once."""
 
 from __future__ import annotations
