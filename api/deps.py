@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, g
+from flask import current_app, g, request
 
 from services.paging import PageTokens
 from services.processes import Context, Dispatch
@@ -32,3 +32,20 @@ def context() -> Context:
         groups=g.get("groups", frozenset()),
         policy=current_app.extensions["policy"],
     )
+
+
+def if_match() -> frozenset[int] | None:
+    """The versions named by If-Match; None when absent or `*`.
+
+    Tags that are not versions this API issued can never match; a header naming only such
+    tags gives an empty set, which fails the precondition (412) as RFC 9110 requires.
+    """
+    header = request.headers.get("If-Match")
+    if header is None or header.strip() == "*":
+        return None
+    versions = set()
+    for tag in header.split(","):
+        tag = tag.strip().removeprefix("W/").strip('"')
+        if tag.isdigit() and len(tag) < 19:
+            versions.add(int(tag))
+    return frozenset(versions)

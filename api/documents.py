@@ -23,9 +23,9 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from api import openapi
-from api.deps import context, dispatcher, repository
+from api.deps import context, dispatcher, if_match, repository
 from api.problems import problem
-from api.representation import iso
+from api.representation import etag, iso
 from api.schemas import is_uuid
 from services import documents
 from services.errors import FieldError, InvalidInput
@@ -94,7 +94,8 @@ def allow_upload_size() -> None:
     summary="Upload a document to a process",
     description="Stores the file and attaches it to the current state's `documents`; the "
     "attachment is recorded in the process's activity and published as `DocumentAttached`. "
-    "Not allowed once the process has ended (409).",
+    "Not allowed once the process has ended (409). With If-Match, refused (412) unless the "
+    "process is still at that version.",
     responses={
         201: {
             "description": "The stored document's metadata.",
@@ -102,10 +103,14 @@ def allow_upload_size() -> None:
                 "Location": {
                     "description": "Where to download the document.",
                     "schema": {"type": "string"},
-                }
+                },
+                "ETag": {
+                    "description": "The process's new version, to send as If-Match next.",
+                    "schema": {"type": "string"},
+                },
             },
         },
-        **ERRORS(400, 404, 409, 413, 415, 422),
+        **ERRORS(400, 404, 409, 412, 413, 415, 422),
     },
 )
 def upload(process_name: str, process_id: str, form: dict[str, Any]) -> Response:
@@ -127,7 +132,7 @@ def upload(process_name: str, process_id: str, form: dict[str, Any]) -> Response
             unprocessable=False,
         )
     file: FileStorage | None = form.get("file")
-    info = documents.attach(
+    attached = documents.attach(
         repository(),
         _files(),
         process_name,
@@ -136,11 +141,13 @@ def upload(process_name: str, process_id: str, form: dict[str, Any]) -> Response
         _limits(),
         context(),
         dispatcher(),
+        expected_version=if_match(),
     )
+    info = attached.info
     location = url_for(
         "documents.download", process_name=process_name, process_id=process_id, document_id=info.id
     )
-    return _json(document_json(info), 201, Location=location)
+    return _json(document_json(info), 201, Location=location, ETag=etag(attached.process))
 
 
 @bp.get(ROUTE)
@@ -196,17 +203,22 @@ def download(process_name: str, process_id: str, document_id: str) -> Response:
 
 
 @bp.delete(f"{ROUTE}/<document_id>")
-@bp.output({}, status_code=204, description="The document was detached and deleted.")
+@bp.output(
+    {},
+    status_code=204,
+    description="The document was detached and deleted; ETag is the process's new version.",
+)
 @bp.doc(
     summary="Delete a document",
     description="Removes it from the current state's `documents`, records `DocumentRemoved` "
     "in the activity and as an event, then deletes the file. Not allowed once the process "
-    "has ended (409).",
-    responses=ERRORS(400, 404, 409),
+    "has ended (409). With If-Match, refused (412) unless the process is still at that "
+    "version.",
+    responses=ERRORS(400, 404, 409, 412),
 )
 def delete(process_name: str, process_id: str, document_id: str) -> Response:
     """Detach and delete the document."""
-    documents.remove(
+    process = documents.remove(
         repository(),
         _files(),
         process_name,
@@ -214,8 +226,9 @@ def delete(process_name: str, process_id: str, document_id: str) -> Response:
         _checked_id(document_id, "documentId"),
         context(),
         dispatcher(),
+        expected_version=if_match(),
     )
-    return Response(status=204)
+    return Response(status=204, headers={"ETag": etag(process)})
 
 
 @bp.errorhandler(DocumentNotFound)

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from apiflask import APIBlueprint
-from flask import Response, json, request, url_for
+from flask import Response, json, url_for
 from flask.blueprints import BlueprintSetupState
 from marshmallow import RAISE
 from werkzeug.routing import BaseConverter
 
 from api import openapi
-from api.deps import context, dispatcher, page_tokens, repository
+from api.deps import context, dispatcher, if_match, page_tokens, repository
 from api.representation import etag, process_json
 from api.schemas import (
     ListQuery,
@@ -169,7 +169,7 @@ def change(process_name: str, process_id: str, body: dict[str, Any]) -> Response
         form_data=data.get("formData"),
         documents=data.get("documents"),
         assignment=body.get("assignment"),
-        expected_version=_if_match(),
+        expected_version=if_match(),
     )
     return _json(process_json(process), 200, ETag=etag(process))
 
@@ -210,7 +210,7 @@ def retry_automation(process_name: str, process_id: str) -> Response:
         _checked_id(process_id),
         context(),
         dispatcher(),
-        expected_version=_if_match(),
+        expected_version=if_match(),
     )
     return _json(process_json(process), 202, ETag=etag(process))
 
@@ -258,7 +258,7 @@ def _fire(
         context(),
         dispatcher(),
         assignment=assignment,
-        expected_version=_if_match(),
+        expected_version=if_match(),
     )
     return _json(process_json(process), 200, ETag=etag(process))
 
@@ -273,23 +273,6 @@ def _checked_id(process_id: str) -> str:
             unprocessable=False,
         ) from None
     return process_id
-
-
-def _if_match() -> frozenset[int] | None:
-    """The versions named by If-Match; None when absent or `*`.
-
-    Tags that are not versions this API issued can never match; a header naming only such
-    tags gives an empty set, which fails the precondition (412) as RFC 9110 requires.
-    """
-    header = request.headers.get("If-Match")
-    if header is None or header.strip() == "*":
-        return None
-    versions = set()
-    for tag in header.split(","):
-        tag = tag.strip().removeprefix("W/").strip('"')
-        if tag.isdigit() and len(tag) < 19:
-            versions.add(int(tag))
-    return frozenset(versions)
 
 
 def _json(body: Any, status: int, **headers: str) -> Response:

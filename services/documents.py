@@ -22,15 +22,23 @@ import filetype
 from machines.model import Process
 from machines.stages import DOCUMENT_ATTACHED, DOCUMENT_REMOVED, attached_documents
 from services import events
-from services.errors import FieldError, InvalidInput, ProcessEnded, ServiceError
+from services.errors import (
+    FieldError,
+    InvalidInput,
+    PreconditionFailed,
+    ProcessEnded,
+    ServiceError,
+)
 from services.processes import (
     EDIT_BUDGET,
     Context,
     Dispatch,
+    ExpectedVersion,
     Repository,
     apply_change,
     definition_named,
     get,
+    version_matches,
 )
 from storage.documents import DocumentInfo, DocumentNotFound
 from storage.errors import ProcessNotFound
@@ -109,6 +117,14 @@ class Upload:
 
 
 @dataclass(frozen=True)
+class Attached:
+    """A file just attached, and the process as stored with it (its new version)."""
+
+    info: DocumentInfo
+    process: Process
+
+
+@dataclass(frozen=True)
 class Download:
     """A document's metadata and a way to read its bytes, opened only when needed."""
 
@@ -125,14 +141,18 @@ def attach(
     limits: Limits,
     ctx: Context,
     dispatch: Dispatch,
-) -> DocumentInfo:
+    expected_version: ExpectedVersion = None,
+) -> Attached:
     """Check, store and attach a file to the process's current state.
 
     The caller's access to the process is checked first, so that one without it learns
-    nothing from the validation of what they sent; `upload` is None when no file came.
+    nothing from the validation of what they sent; `upload` is None when no file came. With
+    an `expected_version` (If-Match) the file is refused unless the process is still there.
     """
     definition = definition_named(process_name)
     process = get(repo, process_name, process_id, ctx)
+    if not version_matches(expected_version, process.version):
+        raise PreconditionFailed(expected_version, process.version)
     if definition.is_final(process.state):
         raise ProcessEnded(process.state)
     if upload is None:
@@ -191,15 +211,17 @@ def attach(
         attached_in[:] = [process.state]
 
     try:
-        apply_change(repo, process_name, process_id, change, ctx, dispatch, None, EDIT_BUDGET)
+        stored = apply_change(
+            repo, process_name, process_id, change, ctx, dispatch, expected_version, EDIT_BUDGET
+        )
     except BaseException:
         _discard_unless_attached(repo, files, process_id, document.id)
         raise
     if attached_in and attached_in[0] != document.state:
         # The process moved on between the first read and the update that attached the file.
         files.set_state(document.id, attached_in[0])
-        return files.get(document.id)
-    return document
+        return Attached(files.get(document.id), stored)
+    return Attached(document, stored)
 
 
 def list_documents(
@@ -232,10 +254,14 @@ def remove(
     document_id: str,
     ctx: Context,
     dispatch: Dispatch,
+    expected_version: ExpectedVersion = None,
 ) -> Process:
     """Detach a stored document from the process, record it, then delete the file."""
     definition = definition_named(process_name)
-    info = _attached(get(repo, process_name, process_id, ctx), files, document_id)
+    process = get(repo, process_name, process_id, ctx)
+    if not version_matches(expected_version, process.version):
+        raise PreconditionFailed(expected_version, process.version)
+    info = _attached(process, files, document_id)
 
     def change(process: Process) -> None:
         if definition.is_final(process.state):
@@ -262,7 +288,7 @@ def remove(
             )
         )
 
-    process = apply_change(repo, process_name, process_id, change, ctx, dispatch, None)
+    process = apply_change(repo, process_name, process_id, change, ctx, dispatch, expected_version)
     files.delete(info.id)
     return process
 
