@@ -16,7 +16,8 @@ export PORT
 help:
 	@echo "make venv           create $(VENV) and install requirements-dev.txt"
 	@echo "make run            MongoDB + Redis + API (PORT=$(PORT)) + Celery worker and beat"
-	@echo "make test           ruff, mypy, then pytest against private MongoDB and Redis"
+	@echo "make test           ruff check and format --check, mypy, then pytest against"
+	@echo "                    private MongoDB and Redis"
 	@echo "                    (pytest arguments: make test ARGS='-k name -x')"
 	@echo "make fuzz           the long OpenAPI fuzz run (schemathesis, 5,000+ cases) against"
 	@echo "                    private MongoDB and Redis; FUZZ_EXAMPLES=N per operation"
@@ -36,7 +37,10 @@ venv: $(STAMP)
 
 # Re-installs only when a requirements file changes.
 $(STAMP): requirements.txt requirements-dev.txt
-	@test -x $(PY) || { echo "creating $(VENV) with $(PYTHON)"; $(PYTHON) -m venv $(VENV); }
+	@test -x $(PY) || { \
+	  command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11 (sudo apt-get install python3.11), or make PYTHON=/path/to/python3.11"; exit 1; }; \
+	  $(PYTHON) -c "import ensurepip, venv" 2>/dev/null || { echo "$(PYTHON) cannot create virtual environments: sudo apt-get install python3.11-venv"; exit 1; }; \
+	  echo "creating $(VENV) with $(PYTHON)"; $(PYTHON) -m venv $(VENV); }
 	@echo "installing requirements-dev.txt into $(VENV)"
 	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@touch $@
@@ -45,8 +49,9 @@ run: venv
 	@$(PY) -m scripts.stack run
 
 test: venv
-	@echo "== ruff check"
+	@echo "== ruff check, ruff format --check"
 	@$(VENV)/bin/ruff check .
+	@$(VENV)/bin/ruff format --check .
 	@echo "== mypy"
 	@$(VENV)/bin/mypy
 	@echo "== process definitions"

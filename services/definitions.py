@@ -206,9 +206,15 @@ def migrate(
     """
     definition = definition_named(process_name)
     if not 1 <= from_version < definition.version:
+        earlier = (
+            "there is no earlier version to migrate from yet"
+            if definition.version == 1
+            else f"migrate from an earlier one (1 to {definition.version - 1})"
+        )
         raise InvalidMigration(
-            f"{process_name} is at version {definition.version}; processes can be migrated "
-            f"only from an earlier version (1 to {definition.version - 1})."
+            f"{process_name} is at version {definition.version}, so its stored processes are "
+            f"already current: {earlier}. Raise its `version` (and declare `migrations`) "
+            "first; docs/adding-a-process.md says how."
         )
     if migrations is None:
         migrations = declared_migrations(definition)

@@ -331,10 +331,13 @@ def test_migration_leaves_processes_it_cannot_place(client, app, monkeypatch):
 
 
 def test_migration_from_the_current_version_is_refused(app, monkeypatch):
-    """There is nothing to migrate from the version the definition is at."""
+    """There is nothing to migrate from the version the definition is at; the refusal says
+    so plainly, with what to do, and no impossible range such as "1 to 0"."""
     result = app.test_cli_runner().invoke(args=["migrate", "tenancyaudit", "--from-version", "1"])
     assert result.exit_code == 1
-    assert "only from an earlier version" in result.output
+    assert "already current: there is no earlier version to migrate from yet" in result.output
+    assert "Raise its `version`" in result.output
+    assert "1 to 0" not in result.output
 
 
 def _get(client, process: dict) -> dict:  # type: ignore[no-untyped-def]
