@@ -1,18 +1,25 @@
 """HTTP clients of the Tenure and Person APIs, implementing `services.ports`.
 
-Failures are sorted by what a caller should do next: `RecordNotFound` (404) and
-`ServiceRejected` (any other 4xx) will not pass by retrying; `ServiceUnavailable`
-(refused connection, timeout, 5xx, unreadable answer) may.
+Each client keeps a pool of connections (a `requests` session) and retries, briefly, what a
+second attempt may fix: a refused connection, a timeout or a 502/503/504 on the idempotent
+GET and PATCH (a POST only when it never reached the service). What is left is sorted by
+what a caller should do next: `RecordNotFound` (404) and `ServiceRejected` (any other 4xx)
+will not pass by retrying; `ServiceUnavailable` (refused connection, timeout, 5xx,
+unreadable answer) may, later (the step's task retries with backoff).
 """
 
 from __future__ import annotations
 
 import http.client
 import json
-import urllib.error
 import urllib.parse
-import urllib.request
 from typing import Any, Self
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import MaxRetryError
+from urllib3.exceptions import TimeoutError as urllib3_timeout
+from urllib3.util.retry import Retry
 
 from services.ports import Record, RecordNotFound, ServiceUnavailable
 
@@ -20,6 +27,26 @@ TENURES_PATH = "/api/v1/tenures"
 PERSONS_PATH = "/api/v1/persons"
 NAME_FIELDS = ("title", "firstName", "middleName", "surname")
 _MAX_MESSAGE_LENGTH = 300
+
+RETRIES = Retry(
+    total=2,
+    backoff_factor=0.2,  # 0.2 s, then 0.4 s: blips, not outages (the task retries those)
+    status_forcelist=(502, 503, 504),
+    allowed_methods=frozenset({"GET", "PATCH"}),  # this service's PATCHes set fixed values
+    respect_retry_after_header=True,
+    raise_on_status=False,  # the last answer is mapped below, like any other
+)
+POOL_SIZE = 8
+"""Connections kept per service: a worker runs a few steps at once."""
+
+
+def pooled_session() -> requests.Session:
+    """A session with a connection pool and `RETRIES` for both schemes."""
+    session = requests.Session()
+    adapter = HTTPAdapter(pool_connections=1, pool_maxsize=POOL_SIZE, max_retries=RETRIES)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
 
 
 class ServiceRejected(ValueError):
@@ -43,16 +70,23 @@ class _JsonClient:
         timeout: float = 5.0,
         *,
         correlation_id: str | None = None,
+        session: requests.Session | None = None,
     ) -> None:
         self._base_url = base_url.rstrip("/")
         self._token = token or None
         self._timeout = timeout
         self._correlation_id = correlation_id
+        self._session = session or pooled_session()
 
     def with_correlation_id(self, correlation_id: str) -> Self:
-        """A copy of this client that sends `x-correlation-id: correlation_id`."""
+        """A copy of this client that sends `x-correlation-id: correlation_id`, sharing its
+        connection pool."""
         return type(self)(
-            self._base_url, self._token, self._timeout, correlation_id=correlation_id
+            self._base_url,
+            self._token,
+            self._timeout,
+            correlation_id=correlation_id,
+            session=self._session,
         )
 
     def _headers(self) -> dict[str, str]:
@@ -78,18 +112,18 @@ class _JsonClient:
         """
         url = self._base_url + path
         data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(url, data=data, headers=self._headers(), method=method)
         try:
-            with urllib.request.urlopen(request, timeout=self._timeout) as response:
-                status = response.status
-                raw = response.read()
-        except urllib.error.HTTPError as error:
-            with error:
-                raw = _read_quietly(error)
-            raise self._error_for(method, url, error.code, raw, not_found) from None
-        except (urllib.error.URLError, OSError, http.client.HTTPException) as error:
-            reason = getattr(error, "reason", None) or error
-            raise ServiceUnavailable(self._scrub(f"{method} {url} failed: {reason}")) from None
+            response = self._session.request(
+                method, url, data=data, headers=self._headers(), timeout=self._timeout
+            )
+            raw = response.content
+        except requests.RequestException as error:
+            raise ServiceUnavailable(
+                self._scrub(f"{method} {url} failed: {_reason(error)}")
+            ) from None
+        status = response.status_code
+        if status >= 400:
+            raise self._error_for(method, url, status, raw, not_found)
         if not raw.strip():
             return None
         try:
@@ -187,11 +221,16 @@ def _id_of(record: Record) -> str:
     return str(record_id)
 
 
-def _read_quietly(error: urllib.error.HTTPError) -> bytes:
-    try:
-        return error.read()
-    except (OSError, http.client.HTTPException):
-        return b""
+def _reason(error: requests.RequestException) -> str:
+    """Why a request got no answer, in a few words (urllib3's own chain says it at length)."""
+    cause = error.args[0] if error.args else None
+    if isinstance(cause, MaxRetryError):  # retries ran out: say what the last attempt met
+        cause = cause.reason
+    if isinstance(error, requests.Timeout) or isinstance(cause, TimeoutError | urllib3_timeout):
+        return "timed out"
+    if isinstance(error, requests.ConnectionError):
+        return "connection refused or lost"
+    return type(error).__name__
 
 
 def _message_of(raw: bytes) -> str:

@@ -29,6 +29,8 @@ class RecordedRequest:
     path: str
     body: Any
     headers: dict[str, str]
+    client_port: int = 0
+    """The port the request came from: one per connection."""
 
 
 class FakeServices:
@@ -178,6 +180,7 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
+    protocol_version = "HTTP/1.1"  # keeps connections open, as the real services do
 
     def do_GET(self) -> None:
         self._handle()
@@ -210,6 +213,7 @@ class _Handler(BaseHTTPRequestHandler):
             path=self.path,
             body=body,
             headers={name.lower(): value for name, value in self.headers.items()},
+            client_port=self.client_address[1],
         )
         delay = fake._receive(request)
         if delay and fake._stopping.wait(delay):

@@ -7,13 +7,15 @@ from typing import Any
 
 import pytest
 
-from adapters.http_services import HttpPersons, HttpTenures, ServiceRejected
+from adapters.http_services import RETRIES, HttpPersons, HttpTenures, ServiceRejected
 from services.ports import Ports, RecordNotFound, ServiceUnavailable
 from tests.fake_services import FakeServices
 
 TOKEN = "tok-7f3a9c-secret"
 TENURE_ID = "7b0f1c2e-3d4a-4b5c-8d6e-0f1a2b3c4d5e"
 PERSON_ID = "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"
+ATTEMPTS = int(RETRIES.total) + 1
+"""What a request takes to fail for good: the first attempt and the client's retries."""
 
 
 def tenure(tenure_id: str = TENURE_ID, **overrides: Any) -> dict[str, Any]:
@@ -99,8 +101,9 @@ def test_id_is_quoted_into_one_path_segment(
 def test_server_error_raises_service_unavailable(
     fake_services: FakeServices, tenures: HttpTenures, status: int
 ) -> None:
-    """A 5xx may pass, and the error names the request and the status."""
-    fake_services.fail_next(1, status)
+    """A 5xx that lasts past the client's own retries may pass later, and the error names
+    the request and the status."""
+    fake_services.fail_next(ATTEMPTS, status)
     with pytest.raises(ServiceUnavailable) as caught:
         tenures.get(TENURE_ID)
     message = str(caught.value)
@@ -111,9 +114,9 @@ def test_server_error_raises_service_unavailable(
 def test_server_error_on_patch_raises_service_unavailable(
     fake_services: FakeServices, persons: HttpPersons
 ) -> None:
-    """Writes map a 5xx the same way as reads."""
+    """Writes map a lasting 5xx the same way as reads."""
     fake_services.persons[PERSON_ID] = person()
-    fake_services.fail_next(1, 503)
+    fake_services.fail_next(ATTEMPTS, 503)
     with pytest.raises(ServiceUnavailable):
         persons.update_name(PERSON_ID, {"title": "Ms", "firstName": "A", "surname": "B"})
     assert fake_services.persons[PERSON_ID]["title"] == "Mr"
@@ -122,7 +125,7 @@ def test_server_error_on_patch_raises_service_unavailable(
 def test_timeout_raises_service_unavailable(fake_services: FakeServices) -> None:
     """A service slower than the timeout counts as unavailable."""
     fake_services.tenures[TENURE_ID] = tenure()
-    fake_services.delay_next(1, 3.0)
+    fake_services.delay_next(ATTEMPTS, 3.0)
     slow = HttpTenures(fake_services.url, TOKEN, timeout=0.2)
     with pytest.raises(ServiceUnavailable) as caught:
         slow.get(TENURE_ID)
@@ -189,7 +192,7 @@ def test_no_token_sends_no_authorization(fake_services: FakeServices) -> None:
 @pytest.mark.parametrize("status", [400, 401, 403, 409, 422, 500, 503])
 def test_token_never_appears_in_errors(fake_services: FakeServices, status: int) -> None:
     """Even a service that echoes the Authorization header back cannot leak the token."""
-    fake_services.fail_next(1, status, f"Header was Bearer {TOKEN}")
+    fake_services.fail_next(ATTEMPTS, status, f"Header was Bearer {TOKEN}")
     with pytest.raises((ServiceRejected, ServiceUnavailable)) as caught:
         HttpTenures(fake_services.url, TOKEN).get(TENURE_ID)
     assert TOKEN not in str(caught.value)
@@ -199,7 +202,7 @@ def test_token_never_appears_in_errors(fake_services: FakeServices, status: int)
 
 def test_token_never_appears_in_timeout_errors(fake_services: FakeServices) -> None:
     """Connection failures do not mention the token either."""
-    fake_services.delay_next(1, 3.0)
+    fake_services.delay_next(ATTEMPTS, 3.0)
     with pytest.raises(ServiceUnavailable) as caught:
         HttpTenures(fake_services.url, TOKEN, timeout=0.2).get(TENURE_ID)
     assert TOKEN not in str(caught.value)
@@ -301,3 +304,30 @@ def test_update_name_missing_person_raises_record_not_found(persons: HttpPersons
     """Renaming a person the service does not know is a RecordNotFound."""
     with pytest.raises(RecordNotFound):
         persons.update_name(PERSON_ID, {"title": "Mr", "firstName": "A", "surname": "B"})
+
+
+def test_a_brief_outage_is_retried_on_one_pooled_connection(
+    fake_services: FakeServices, tenures: HttpTenures
+) -> None:
+    """A 503 and a 502 in a row are retried, the third attempt succeeds, and every attempt
+    after the first reuses the pool's connection."""
+    fake_services.tenures[TENURE_ID] = tenure()
+    fake_services.fail_next(2, 503)
+    assert tenures.get(TENURE_ID)["id"] == TENURE_ID
+    assert len(fake_services.requests_to("GET")) == 3
+    tenures.get(TENURE_ID)
+    ports = {r.client_port for r in fake_services.requests}
+    assert len(ports) == 1
+
+
+def test_a_create_that_reached_the_service_is_not_sent_twice(
+    fake_services: FakeServices, tenures: HttpTenures
+) -> None:
+    """A POST answered 503 is not repeated by the client (it may have been applied); the
+    step's own retry looks first, then creates."""
+    fake_services.tenures[TENURE_ID] = tenure()
+    fake_services.fail_next(1, 404)  # the look before creating finds nothing
+    fake_services.fail_next(1, 503)
+    with pytest.raises(ServiceUnavailable):
+        tenures.create(tenure("9f8e7d6c-5b4a-4c3d-8e2f-1a0b9c8d7e6f"))
+    assert len(fake_services.requests_to("POST")) == 1

@@ -86,10 +86,11 @@ def test_eligibility_step_reads_both_records_over_http_with_the_token(
 def test_unavailable_service_is_left_to_the_caller_to_retry(
     client, app, dispatched, fake_services
 ):
-    """A 503 is transient: it propagates (the task retries) and the process is unchanged."""
+    """A 503 that outlasts the client's own retries is transient: it propagates (the task
+    retries) and the process is unchanged."""
     process, task = queued_step(client, app, dispatched, fake_services)
     repo = app.extensions["repository"]()
-    fake_services.fail_next(1, 503)
+    fake_services.fail_next(3, 503)
 
     with pytest.raises(ServiceUnavailable):
         automation.run_step(
