@@ -8,8 +8,10 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+import click
 from apiflask import APIFlask
 from flask import Response, g, request
+from flask.cli import ScriptInfo
 
 import settings as settings_module
 from api import auth, cli, errors, health, openapi, problems, processes
@@ -51,6 +53,8 @@ def create_app(
         settings = replace(settings, mongo_db=overrides["MONGO_DB"])
     if "MONGO_URI" in overrides:
         settings = replace(settings, mongo_uri=overrides["MONGO_URI"])
+    if not _built_for_a_command():
+        settings_module.require_keys(settings, "api")
     app.extensions["settings"] = settings
     app.extensions["policy"] = overrides.get("AUTH_POLICY") or Policy.from_file(
         settings.auth_policy_file
@@ -102,3 +106,16 @@ def create_app(
         return response
 
     return app
+
+
+def _built_for_a_command() -> bool:
+    """Whether a `flask --app api` command other than `run` is building the app.
+
+    Those commands serve no request, and need no keys to list, draw, validate or migrate
+    definitions; `mint-token` checks for itself. Servers (gunicorn, `flask run`) build the app
+    outside such a command, and are refused without their keys.
+    """
+    command = click.get_current_context(silent=True)
+    if command is None or command.find_object(ScriptInfo) is None:
+        return False
+    return command.command.name != "run"

@@ -38,6 +38,7 @@ class Environment:
     api_port: int
     baseline_port: int
     jwt_secret: str
+    secret_key: str
     work_dir: Path
     processes: dict[str, Managed] = field(default_factory=dict)
 
@@ -51,10 +52,14 @@ class Environment:
             MONGO_URI=self.mongo_uri,
             MONGO_DB=self.product_db,
             REDIS_URL=self.redis_url,
-            JWT_SECRET=self.jwt_secret,
+            **self.keys(),
             PYTHONUNBUFFERED="1",
         )
         return env
+
+    def keys(self) -> dict[str, str]:
+        """This run's keys: the product refuses to start without them outside development."""
+        return {"JWT_SECRET": self.jwt_secret, "SECRET_KEY": self.secret_key}
 
     def baseline_env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -177,6 +182,7 @@ def started() -> Iterator[Environment]:
             api_port=stack.free_port(),
             baseline_port=stack.free_port(),
             jwt_secret=secrets.token_hex(32),
+            secret_key=secrets.token_hex(32),
             work_dir=work_dir,
         )
         for managed in running.started:  # the servers this run started, for CPU and RSS
