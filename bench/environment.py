@@ -1,7 +1,7 @@
 """Start the stack for a benchmark as `make run` does, on free ports and throwaway data.
 
 SecantusDB in a temporary directory and Redis on free ports (or MONGO_URI / REDIS_URL if set,
-with databases named for this run only), then the product's API (gunicorn `-w 2`), Celery
+with databases named for this run only), then the product's API (gunicorn.conf.py), Celery
 worker (`--concurrency=2`) and beat, and the baselines: the bare Flask app under the same
 gunicorn settings and the bare Celery worker. Everything is stopped on exit.
 """
@@ -67,6 +67,7 @@ class Environment:
             MONGO_URI=self.mongo_uri,
             BASELINE_DB=self.baseline_db,
             BASELINE_BROKER_URL=_other_redis_db(self.redis_url),
+            **self.keys(),  # gunicorn.conf.py checks them before serving any app
             PYTHONUNBUFFERED="1",
         )
         return env
@@ -196,13 +197,16 @@ def started() -> Iterator[Environment]:
                     _drop_databases(env)
 
 
+_BASELINE_APP = "bench.baseline_app:create_app()"
+"""Served with the API's gunicorn settings (gunicorn.conf.py), in place of the API."""
+
+
 def _start_apps(running: Stack, env: Environment) -> None:
     python = sys.executable
     commands = stack.app_commands(env.api_port)
     # Same commands as `make run`, but beat keeps its schedule in this run's directory.
     beat = commands["beat"]
     beat[beat.index("--schedule") + 1] = str(env.work_dir / "celerybeat-schedule")
-    gunicorn = [python, "-m", "gunicorn", "--no-control-socket"]
     for name, argv in commands.items():
         env.processes[name] = running.spawn(
             name, "app", argv, f"bench-{name}.log", env.product_env()
@@ -210,14 +214,7 @@ def _start_apps(running: Stack, env: Environment) -> None:
     env.processes["baseline-api"] = running.spawn(
         "baseline-api",
         "app",
-        [
-            *gunicorn,
-            "-w",
-            "2",
-            "-b",
-            f"{HOST}:{env.baseline_port}",
-            "bench.baseline_app:create_app()",
-        ],
+        [*stack.gunicorn_command(), "-b", f"{HOST}:{env.baseline_port}", _BASELINE_APP],
         "bench-baseline-api.log",
         env.baseline_env(),
     )

@@ -39,6 +39,7 @@ from scripts.stack import (
     find_redis_server,
     find_secantusd,
     free_port,
+    gunicorn_command,
     mongo_answers,
     redis_answers,
 )
@@ -248,18 +249,15 @@ class Redis(Child):
 
 
 class Api(Child):
-    """The API under gunicorn (2 workers x 4 threads); ready when its health check answers."""
+    """The API under gunicorn as deployed (gunicorn.conf.py: 2 workers x 4 threads), stopping
+    within 3 s; ready when its health check answers."""
 
     def __init__(self, name: str, env: dict[str, str]) -> None:
         super().__init__(name, env)
         self.port = free_port()
 
     def argv(self) -> list[str]:
-        return [
-            sys.executable,
-            *("-m", "gunicorn", "--no-control-socket", "-w", "2", "--threads", "4"),
-            *("-b", f"{HOST}:{self.port}", "--graceful-timeout", "3", "api:create_app()"),
-        ]
+        return [*gunicorn_command(), "-b", f"{HOST}:{self.port}", "--graceful-timeout", "3"]
 
     def ready(self) -> bool:
         reply = Client(self.port, "").call("GET", "/api/v1/healthcheck/ping", timeout=3)

@@ -10,6 +10,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from api import create_app
+from scripts.stack import gunicorn_command
 from settings import MissingKeys
 from tests.serving.conftest import KEY_SETTINGS, env_without_keys, run
 
@@ -111,6 +112,16 @@ def test_commands_that_serve_nothing_need_no_keys():
     )
     assert result.returncode == 0, result.stderr
     assert "soletojoint" in result.stdout
+
+
+@pytest.mark.slow
+def test_gunicorn_exits_with_the_message_before_serving():
+    """gunicorn with the project's settings stops at once, status 1, with one paragraph."""
+    result = run([*gunicorn_command(), "-b", "127.0.0.1:0"], env_without_keys(SECRET_KEY=KEY))
+    assert result.returncode == 1
+    assert "The API refuses to start: JWT_SECRET is not set" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "Booting worker" not in result.stderr
 
 
 @pytest.mark.slow
