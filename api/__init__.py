@@ -14,7 +14,7 @@ from flask import Response, g, request
 from flask.cli import ScriptInfo
 
 import settings as settings_module
-from api import auth, cli, errors, health, openapi, problems, processes
+from api import auth, cli, errors, headers, health, openapi, problems, processes
 from services.authorisation import Policy
 from services.processes import Dispatch
 from storage import ProcessRepository, repository
@@ -78,6 +78,7 @@ def create_app(
     app.extensions["dispatch"] = dispatch
 
     errors.register(app)
+    headers.register(app)
     app.register_blueprint(processes.bp)
     app.register_blueprint(health.bp)
     from api import definitions  # process definitions: JSON, Mermaid, SVG
