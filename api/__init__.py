@@ -14,7 +14,7 @@ from flask import Response, g, request
 from flask.cli import ScriptInfo
 
 import settings as settings_module
-from api import auth, cli, errors, headers, health, openapi, problems, processes
+from api import auth, cli, docs, errors, headers, health, openapi, problems, processes
 from services.authorisation import Policy
 from services.processes import Dispatch
 from storage import ProcessRepository, repository
@@ -34,8 +34,11 @@ def create_app(
         version="1.0.0",
         spec_path="/api/v1/openapi.json",
         docs_path="/api/docs",
+        static_folder=docs.FOLDER,  # the documentation's assets are the only static files
+        static_url_path=docs.ASSETS_PATH,
     )
     app.config.update(
+        **docs.CONFIG,
         VALIDATION_ERROR_STATUS_CODE=400,
         VALIDATION_ERROR_SCHEMA=problems.SCHEMA,
         HTTP_ERROR_SCHEMA=problems.SCHEMA,

@@ -1,12 +1,18 @@
-"""Headers for browsers: what they may cache and sniff.
+"""Headers for browsers: what they may cache, sniff and load.
 
 - `X-Content-Type-Options: nosniff` on every response.
 - `Cache-Control: no-store` on every /api/v1 response (cases, their documents, lists, errors),
   except what is the same for every caller and changes only with a release: the OpenAPI
   document (public) and the process definitions (private: they need a token), for 5 minutes.
+  The documentation's assets are served under their version, so they are cached for a year.
+- The documentation page may load scripts, styles and images from this service only.
 """
 
 from __future__ import annotations
+
+import base64
+import hashlib
+import re
 
 from apiflask import APIFlask
 from flask import Response, request
@@ -15,8 +21,11 @@ CACHEABLE = {
     "openapi.spec": "public, max-age=300",
     "definitions.index": "private, max-age=300",
     "definitions.get": "private, max-age=300",
+    "static": "public, max-age=31536000, immutable",
 }
 """Endpoints whose successful responses may be cached, and for how long."""
+INLINE = re.compile(r"<(script|style)>(.*?)</\1>", re.DOTALL)
+"""A script or style written in the page itself (one without a `src`)."""
 
 
 def register(app: APIFlask) -> None:
@@ -31,4 +40,27 @@ def _protect(response: Response) -> Response:
         response.headers["Cache-Control"] = cacheable
     elif request.path.startswith("/api/v1/"):
         response.headers["Cache-Control"] = "no-store"
+    if request.endpoint == "openapi.docs" and response.mimetype == "text/html":
+        response.headers["Content-Security-Policy"] = _docs_policy(response.get_data(as_text=True))
     return response
+
+
+def _docs_policy(page: str) -> str:
+    """Nothing from elsewhere; of the page's own scripts and styles, only those it was sent
+    with (by their hashes), so that one injected into it would not run."""
+    hashes: dict[str, list[str]] = {"script": [], "style": []}
+    for kind, body in INLINE.findall(page):
+        digest = base64.b64encode(hashlib.sha256(body.encode()).digest()).decode()
+        hashes[kind].append(f"'sha256-{digest}'")
+    return "; ".join(
+        [
+            "default-src 'none'",
+            " ".join(["script-src 'self'", *hashes["script"]]),
+            " ".join(["style-src 'self'", *hashes["style"]]),
+            "img-src 'self' data:",
+            "connect-src 'self'",
+            "base-uri 'none'",
+            "form-action 'none'",
+            "frame-ancestors 'none'",
+        ]
+    )
