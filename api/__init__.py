@@ -81,7 +81,7 @@ def create_app(
     app.extensions["dispatch"] = dispatch
 
     errors.register(app)
-    headers.register(app)
+    headers.register(app, settings)
     app.register_blueprint(processes.bp)
     app.register_blueprint(health.bp)
     from api import definitions  # process definitions: JSON, Mermaid, SVG
@@ -106,7 +106,6 @@ def create_app(
         correlation_id = g.get("correlation_id")
         if correlation_id:
             response.headers[CORRELATION_HEADER] = correlation_id
-        response.headers["Access-Control-Expose-Headers"] = "ETag, Location, x-correlation-id"
         return response
 
     return app

@@ -1,4 +1,4 @@
-"""Headers for browsers: what they may cache, sniff and load.
+"""Headers for browsers: what they may cache, sniff and load, and which origins may call.
 
 - `X-Content-Type-Options: nosniff` on every response.
 - `Cache-Control: no-store` on every /api/v1 response (cases, their documents, lists, errors),
@@ -6,6 +6,9 @@
   document (public) and the process definitions (private: they need a token), for 5 minutes.
   The documentation's assets are served under their version, so they are cached for a year.
 - The documentation page may load scripts, styles and images from this service only.
+- CORS for the origins in CORS_ORIGINS (none by default), through flask-cors: a front end on
+  another origin may send a token, JSON, If-Match and a correlation id, and read ETag,
+  Location and the correlation id. Preflights need no token (auth lets OPTIONS through).
 """
 
 from __future__ import annotations
@@ -16,6 +19,9 @@ import re
 
 from apiflask import APIFlask
 from flask import Response, request
+from flask_cors import CORS
+
+from settings import Settings
 
 CACHEABLE = {
     "openapi.spec": "public, max-age=300",
@@ -28,9 +34,18 @@ INLINE = re.compile(r"<(script|style)>(.*?)</\1>", re.DOTALL)
 """A script or style written in the page itself (one without a `src`)."""
 
 
-def register(app: APIFlask) -> None:
-    """Add the headers to every response of `app`."""
+def register(app: APIFlask, settings: Settings) -> None:
+    """Add the headers to every response of `app`, and CORS for `settings.cors_origins`."""
     app.after_request(_protect)
+    if settings.cors_origins:
+        CORS(
+            app,
+            resources={r"/api/*": {"origins": list(settings.cors_origins)}},
+            allow_headers=["Authorization", "Content-Type", "If-Match", "x-correlation-id"],
+            expose_headers=["ETag", "Location", "x-correlation-id"],
+            methods=["GET", "POST", "PATCH", "DELETE"],
+            max_age=600,  # seconds a browser may reuse a preflight's answer
+        )
 
 
 def _protect(response: Response) -> Response:
