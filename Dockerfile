@@ -20,4 +20,6 @@ COPY --chown=app:app . .
 
 USER app
 EXPOSE 5000
-CMD ["gunicorn", "-w", "2", "-b", "0.0.0.0:5000", "--access-logfile", "-", "api:create_app()"]
+# gunicorn.conf.py holds the serving settings; only the address is the image's own. The API
+# refuses to start without JWT_SECRET (or JWT_PUBLIC_KEY / JWKS_URL) and SECRET_KEY.
+CMD ["gunicorn", "-c", "gunicorn.conf.py", "--bind", "0.0.0.0:5000"]

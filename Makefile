@@ -86,7 +86,8 @@ bench-quick: venv
 
 compose-check:
 	@command -v docker-compose >/dev/null || { echo "docker-compose not found (apt-get install docker-compose)"; exit 1; }
-	@docker-compose -f docker-compose.yml config -q && echo "docker-compose.yml is valid"
+	@# With the example's placeholders: without JWT_SECRET and SECRET_KEY the file is refused.
+	@docker-compose --env-file .env.example -f docker-compose.yml config -q && echo "docker-compose.yml is valid"
 
 clean:
 	rm -rf .data

@@ -53,8 +53,10 @@ class Settings:
 
 DEVELOPMENT_JWT_SECRET = "development-only-jwt-secret-never-use-in-production"
 DEVELOPMENT_SECRET_KEY = "development-only-secret-key-never-use-in-production"
-DEVELOPMENT_WEBHOOK_SECRET = "development-only-webhook-secret"
+DEVELOPMENT_WEBHOOK_SECRET = "development-only-webhook-secret-never-use-in-production"
 MIN_SECRET_BYTES = 32
+ROLES = {"api": "The API", "worker": "The Celery worker", "beat": "Celery beat"}
+"""Who checks its keys at startup, as named in the refusal."""
 
 
 def from_env() -> Settings:
@@ -92,3 +94,69 @@ def from_env() -> Settings:
         secret_key=env("SECRET_KEY") or (DEVELOPMENT_SECRET_KEY if development else ""),
         cors_origins=tuple(o.strip() for o in env("CORS_ORIGINS", "").split(",") if o.strip()),
     )
+
+
+class MissingKeys(RuntimeError):
+    """A key the service signs or verifies with is not configured, or is too short."""
+
+
+def key_problems(settings: Settings, role: str) -> list[str]:
+    """What is wrong with the keys `role` (one of ROLES) runs with, one clause each.
+
+    Every runtime needs a way to verify tokens, so that a deployment missing its key fails
+    as a whole instead of half-working; the API also needs SECRET_KEY; webhooks need
+    WEBHOOK_SECRET. A secret that is set must be long enough, in development mode too.
+    """
+    problems = []
+    if settings.jwt_public_key and not _is_rsa_public_key(settings.jwt_public_key):
+        problems.append("JWT_PUBLIC_KEY is not a PEM-encoded RSA public key")
+    verifies_rs256 = bool(settings.jwt_public_key or settings.jwks_url)
+    problems += _secret_problems(
+        "JWT_SECRET", settings.jwt_secret, not verifies_rs256, " (nor JWT_PUBLIC_KEY or JWKS_URL)"
+    )
+    if role == "api":
+        problems += _secret_problems("SECRET_KEY", settings.secret_key, True)
+    problems += _secret_problems(
+        "WEBHOOK_SECRET",
+        settings.webhook_secret,
+        bool(settings.webhook_urls),
+        ", though WEBHOOK_URLS is",
+    )
+    return problems
+
+
+def _secret_problems(name: str, value: str, required: bool, why: str = "") -> list[str]:
+    size = len(value.encode())
+    if required and not size:
+        return [f"{name} is not set{why}"]
+    if 0 < size < MIN_SECRET_BYTES:
+        return [f"{name} is {size} bytes long, shorter than {MIN_SECRET_BYTES}"]
+    return []
+
+
+def require_keys(settings: Settings, role: str) -> None:
+    """Raise MissingKeys, saying what to set and how, unless `role` has the keys it needs."""
+    problems = key_problems(settings, role)
+    if problems:
+        raise MissingKeys(
+            f"{ROLES[role]} refuses to start: {'; '.join(problems)}. Set each secret to a "
+            f"random value of at least {MIN_SECRET_BYTES} bytes, for example the output of "
+            "`python3 -c 'import secrets; print(secrets.token_urlsafe(32))'` (docker-compose "
+            "reads them from .env: see .env.example); for RS256 tokens set JWT_PUBLIC_KEY or "
+            "JWKS_URL instead of JWT_SECRET. On a developer machine, DEVELOPMENT_MODE=1 (which "
+            "make run and make test set) puts known development keys in place of unset ones."
+        )
+
+
+def _is_rsa_public_key(pem: str) -> bool:
+    """Whether `pem` is what the token verifier can check RS256 signatures with."""
+    # Imported here: only deployments with RS256 tokens pay for loading cryptography.
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+    from jwt.algorithms import RSAAlgorithm
+    from jwt.exceptions import InvalidKeyError
+
+    try:
+        key = RSAAlgorithm(RSAAlgorithm.SHA256).prepare_key(pem)
+    except (InvalidKeyError, ValueError, TypeError):
+        return False
+    return isinstance(key, RSAPublicKey)

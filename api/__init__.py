@@ -8,11 +8,13 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+import click
 from apiflask import APIFlask
 from flask import Response, g, request
+from flask.cli import ScriptInfo
 
 import settings as settings_module
-from api import auth, cli, errors, health, openapi, problems, processes
+from api import auth, cli, docs, errors, headers, health, openapi, problems, processes
 from services.authorisation import Policy
 from services.paging import PageTokens
 from services.processes import Dispatch
@@ -33,8 +35,11 @@ def create_app(
         version="1.0.0",
         spec_path="/api/v1/openapi.json",
         docs_path="/api/docs",
+        static_folder=docs.FOLDER,  # the documentation's assets are the only static files
+        static_url_path=docs.ASSETS_PATH,
     )
     app.config.update(
+        **docs.CONFIG,
         VALIDATION_ERROR_STATUS_CODE=400,
         VALIDATION_ERROR_SCHEMA=problems.SCHEMA,
         HTTP_ERROR_SCHEMA=problems.SCHEMA,
@@ -52,6 +57,8 @@ def create_app(
         settings = replace(settings, mongo_db=overrides["MONGO_DB"])
     if "MONGO_URI" in overrides:
         settings = replace(settings, mongo_uri=overrides["MONGO_URI"])
+    if not _built_for_a_command():
+        settings_module.require_keys(settings, "api")
     app.extensions["settings"] = settings
     app.extensions["policy"] = overrides.get("AUTH_POLICY") or Policy.from_file(
         settings.auth_policy_file
@@ -76,6 +83,7 @@ def create_app(
     app.extensions["page_tokens"] = PageTokens(settings.secret_key)
 
     errors.register(app)
+    headers.register(app, settings)
     app.register_blueprint(processes.bp)
     app.register_blueprint(health.bp)
     from api import definitions  # process definitions: JSON, Mermaid, SVG
@@ -100,7 +108,19 @@ def create_app(
         correlation_id = g.get("correlation_id")
         if correlation_id:
             response.headers[CORRELATION_HEADER] = correlation_id
-        response.headers["Access-Control-Expose-Headers"] = "ETag, Location, x-correlation-id"
         return response
 
     return app
+
+
+def _built_for_a_command() -> bool:
+    """Whether a `flask --app api` command other than `run` is building the app.
+
+    Those commands serve no request, and need no keys to list, draw, validate or migrate
+    definitions; `mint-token` checks for itself. Servers (gunicorn, `flask run`) build the app
+    outside such a command, and are refused without their keys.
+    """
+    command = click.get_current_context(silent=True)
+    if command is None or command.find_object(ScriptInfo) is None:
+        return False
+    return command.command.name != "run"

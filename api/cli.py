@@ -74,8 +74,19 @@ def definitions_command() -> None:
 def mint_token_command(
     sub: str, name: str, email: str, groups: tuple[str, ...], hours: int
 ) -> None:
-    """Print a development token signed with JWT_SECRET (HS256)."""
+    """Print a development token signed with JWT_SECRET (HS256), in development mode only."""
     settings = current_app.extensions["settings"]
+    if not settings.development_mode:
+        raise click.ClickException(
+            "mint-token only mints in development mode (DEVELOPMENT_MODE=1, as make run and "
+            "make test set), with JWT_SECRET or the development key. A deployment's tokens "
+            "come from its identity provider."
+        )
+    if settings.jwt_public_key or settings.jwks_url:
+        raise click.ClickException(
+            "The API verifies RS256 tokens (JWT_PUBLIC_KEY or JWKS_URL is set), so it would "
+            "refuse the HS256 token mint-token signs. Unset them to use development tokens."
+        )
     click.echo(mint(settings, sub, name, email, list(groups), timedelta(hours=hours)))
 
 

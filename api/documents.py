@@ -189,7 +189,7 @@ def download(process_name: str, process_id: str, document_id: str) -> Response:
         context(),
     )
     info = found.info
-    headers = {"ETag": f'"{info.sha256}"', "Cache-Control": "private, no-cache"}
+    headers = {"ETag": f'"{info.sha256}"'}  # Cache-Control: no-store, as all case data
     if request.if_none_match.contains_weak(info.sha256):
         return Response(status=304, headers=headers)
     response = Response(

@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
             MONGO_URI=env.mongo_uri,
             MONGO_DB=f"{env.product_db}_inprocess",
             REDIS_URL=env.redis_url,
-            JWT_SECRET=env.jwt_secret,
+            **env.keys(),
         )
         commands = _CommandCounter()
         monitoring.register(commands)

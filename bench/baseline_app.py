@@ -1,6 +1,6 @@
 """The baseline of the HTTP scenarios: bare Flask endpoints doing the product's store I/O.
 
-Served by gunicorn exactly as the API is (`-w 2`, sync workers). Each transition is one
+Served by gunicorn exactly as the API is (gunicorn.conf.py). Each transition is one
 `find_one` and one version-conditioned `update_one`, as the product's fire path needs at
 least; nothing else (no authentication, validation, state machine or events). Not product
 code: it lives here only to be measured beside the API.

@@ -1,7 +1,7 @@
 """Start the stack for a benchmark as `make run` does, on free ports and throwaway data.
 
 SecantusDB in a temporary directory and Redis on free ports (or MONGO_URI / REDIS_URL if set,
-with databases named for this run only), then the product's API (gunicorn `-w 2`), Celery
+with databases named for this run only), then the product's API (gunicorn.conf.py), Celery
 worker (`--concurrency=2`) and beat, and the baselines: the bare Flask app under the same
 gunicorn settings and the bare Celery worker. Everything is stopped on exit.
 """
@@ -38,6 +38,7 @@ class Environment:
     api_port: int
     baseline_port: int
     jwt_secret: str
+    secret_key: str
     work_dir: Path
     processes: dict[str, Managed] = field(default_factory=dict)
 
@@ -51,10 +52,14 @@ class Environment:
             MONGO_URI=self.mongo_uri,
             MONGO_DB=self.product_db,
             REDIS_URL=self.redis_url,
-            JWT_SECRET=self.jwt_secret,
+            **self.keys(),
             PYTHONUNBUFFERED="1",
         )
         return env
+
+    def keys(self) -> dict[str, str]:
+        """This run's keys: the product refuses to start without them outside development."""
+        return {"JWT_SECRET": self.jwt_secret, "SECRET_KEY": self.secret_key}
 
     def baseline_env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -62,6 +67,7 @@ class Environment:
             MONGO_URI=self.mongo_uri,
             BASELINE_DB=self.baseline_db,
             BASELINE_BROKER_URL=_other_redis_db(self.redis_url),
+            **self.keys(),  # gunicorn.conf.py checks them before serving any app
             PYTHONUNBUFFERED="1",
         )
         return env
@@ -177,6 +183,7 @@ def started() -> Iterator[Environment]:
             api_port=stack.free_port(),
             baseline_port=stack.free_port(),
             jwt_secret=secrets.token_hex(32),
+            secret_key=secrets.token_hex(32),
             work_dir=work_dir,
         )
         for managed in running.started:  # the servers this run started, for CPU and RSS
@@ -190,13 +197,16 @@ def started() -> Iterator[Environment]:
                     _drop_databases(env)
 
 
+_BASELINE_APP = "bench.baseline_app:create_app()"
+"""Served with the API's gunicorn settings (gunicorn.conf.py), in place of the API."""
+
+
 def _start_apps(running: Stack, env: Environment) -> None:
     python = sys.executable
     commands = stack.app_commands(env.api_port)
     # Same commands as `make run`, but beat keeps its schedule in this run's directory.
     beat = commands["beat"]
     beat[beat.index("--schedule") + 1] = str(env.work_dir / "celerybeat-schedule")
-    gunicorn = [python, "-m", "gunicorn", "--no-control-socket"]
     for name, argv in commands.items():
         env.processes[name] = running.spawn(
             name, "app", argv, f"bench-{name}.log", env.product_env()
@@ -204,14 +214,7 @@ def _start_apps(running: Stack, env: Environment) -> None:
     env.processes["baseline-api"] = running.spawn(
         "baseline-api",
         "app",
-        [
-            *gunicorn,
-            "-w",
-            "2",
-            "-b",
-            f"{HOST}:{env.baseline_port}",
-            "bench.baseline_app:create_app()",
-        ],
+        [*stack.gunicorn_command(), "-b", f"{HOST}:{env.baseline_port}", _BASELINE_APP],
         "bench-baseline-api.log",
         env.baseline_env(),
     )

@@ -447,14 +447,17 @@ def redis_for_test(stack: Stack) -> str:
 def app_commands(port: int) -> dict[str, list[str]]:
     """The app processes of ``run``, by name; each logs to ``.data/logs/<name>.log``."""
     python = sys.executable
-    # No control socket: gunicorn 27 otherwise shares ~/.gunicorn/gunicorn.ctl between runs.
-    gunicorn = [python, "-m", "gunicorn", "--no-control-socket"]
     celery = [python, "-m", "celery", "-A", "workers.app"]
     return {
-        "api": [*gunicorn, "-w", "2", "-b", f"{HOST}:{port}", "api:create_app()"],
+        "api": [*gunicorn_command(), "-b", f"{HOST}:{port}"],
         "worker": [*celery, "worker", "--loglevel=INFO", "--concurrency=2"],
         "beat": [*celery, "beat", "--loglevel=INFO", "--schedule", str(BEAT_SCHEDULE)],
     }
+
+
+def gunicorn_command() -> list[str]:
+    """gunicorn with the project's settings (gunicorn.conf.py), serving the API by default."""
+    return [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py")]
 
 
 def dev_token(env: dict[str, str]) -> str | None:

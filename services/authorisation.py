@@ -74,17 +74,23 @@ class Policy:
 
     def check_access(self, groups: frozenset[str], process: Process) -> None:
         """The caller may see and act on this process (its patch is theirs, or it has none)."""
-        self._check_patch(groups, process.current_state.assignment.get("patch"))
+        if not self._works_on(groups, process.current_state.assignment.get("patch")):
+            # Which patch it is on is itself case data: the caller is told only that it is not
+            # theirs.
+            raise Forbidden("This case is assigned to a patch that is not yours.")
 
     def check_assign(self, groups: frozenset[str], patch: str | None) -> None:
         """The caller may hand a process to `patch`: their own, unless they are an admin."""
         self._check_patch(groups, patch)
 
     def _check_patch(self, groups: frozenset[str], patch: str | None) -> None:
+        """Refuse a patch the caller named themselves (starting, assigning): it may be named."""
+        if not self._works_on(groups, patch):
+            raise Forbidden(f"Patch {patch!r} is not yours.")
+
+    def _works_on(self, groups: frozenset[str], patch: str | None) -> bool:
         patches = self.patches(groups)
-        if patches is None or patch is None or patch in patches:
-            return
-        raise Forbidden(f"The process is assigned to patch {patch!r}, which is not yours.")
+        return patches is None or patch is None or patch in patches
 
     def _in(self, groups: frozenset[str], allowed: Iterable[str]) -> bool:
         allowed = set(allowed)

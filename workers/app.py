@@ -2,8 +2,25 @@
 
 from __future__ import annotations
 
-from celery import Celery
+from typing import Any
+
+from celery import Celery, signals
+
+from settings import MissingKeys, from_env, require_keys
 
 celery_app = Celery("processes")
 celery_app.config_from_object("celeryconfig")
 celery_app.autodiscover_tasks(["workers"], related_name="tasks", force=False)
+
+
+@signals.worker_init.connect
+@signals.beat_init.connect
+def refuse_without_keys(signal: Any = None, **_: Any) -> None:
+    """Stop `celery worker` or `celery beat` before it runs without the keys it needs."""
+    role = "beat" if signal is signals.beat_init else "worker"
+    try:
+        require_keys(from_env(), role)
+    except MissingKeys as error:
+        # Celery logs and swallows exceptions from signal handlers; SystemExit it lets through,
+        # so the process ends with status 1 and this message.
+        raise SystemExit(str(error)) from None

@@ -13,6 +13,7 @@ import http.client
 import json
 import os
 import re
+import secrets
 import shutil
 import signal
 import subprocess
@@ -23,7 +24,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
@@ -38,6 +39,7 @@ from scripts.stack import (
     find_redis_server,
     find_secantusd,
     free_port,
+    gunicorn_command,
     mongo_answers,
     redis_answers,
 )
@@ -247,18 +249,15 @@ class Redis(Child):
 
 
 class Api(Child):
-    """The API under gunicorn (2 workers x 4 threads); ready when its health check answers."""
+    """The API under gunicorn as deployed (gunicorn.conf.py: 2 workers x 4 threads), stopping
+    within 3 s; ready when its health check answers."""
 
     def __init__(self, name: str, env: dict[str, str]) -> None:
         super().__init__(name, env)
         self.port = free_port()
 
     def argv(self) -> list[str]:
-        return [
-            sys.executable,
-            *("-m", "gunicorn", "--no-control-socket", "-w", "2", "--threads", "4"),
-            *("-b", f"{HOST}:{self.port}", "--graceful-timeout", "3", "api:create_app()"),
-        ]
+        return [*gunicorn_command(), "-b", f"{HOST}:{self.port}", "--graceful-timeout", "3"]
 
     def ready(self) -> bool:
         reply = Client(self.port, "").call("GET", "/api/v1/healthcheck/ping", timeout=3)
@@ -309,9 +308,14 @@ class Stack:
         self.mongo = Mongo(f"{name}-mongo", self.directory / "mongo")
         self.redis = Redis(f"{name}-redis", self.directory / "redis")
         env = {**os.environ}
-        for variable in ("TENURE_API_URL", "PERSON_API_URL", "WEBHOOK_URLS", "JWT_PUBLIC_KEY"):
+        for variable in (
+            *("TENURE_API_URL", "PERSON_API_URL", "WEBHOOK_URLS", "JWT_PUBLIC_KEY", "JWKS_URL"),
+            "DEVELOPMENT_MODE",  # run as deployed, with keys of its own
+        ):
             env.pop(variable, None)
         env.update(
+            JWT_SECRET=secrets.token_urlsafe(32),
+            SECRET_KEY=secrets.token_urlsafe(32),
             MONGO_URI=self.mongo.uri,
             MONGO_DB=DB_NAME,
             REDIS_URL=self.redis.url,
@@ -334,7 +338,7 @@ class Stack:
         self._redis_client: redis.Redis | None = None
         self._closing = threading.Event()
         self._supervisor = threading.Thread(target=self._supervise, daemon=True)
-        config = from_env()
+        config = replace(from_env(), jwt_secret=env["JWT_SECRET"])
         self.token = mint(
             config, "chaos-officer", "Chaos Officer", "chaos@example.org", ["processes-admin"]
         )

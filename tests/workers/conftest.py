@@ -28,7 +28,7 @@ from tests.conftest import signed_in
 from workers.dispatch import Dispatcher
 
 ROOT = Path(__file__).resolve().parents[2]
-WEBHOOK_SECRET = "test-webhook-secret"
+WEBHOOK_SECRET = "test-webhook-secret-of-at-least-32-bytes"
 
 
 class Receiver:
