@@ -12,7 +12,7 @@ from apiflask import APIFlask
 from flask import Response, g, request
 
 import settings as settings_module
-from api import auth, cli, errors, health, openapi, problems, processes
+from api import auth, bodies, cli, errors, health, openapi, problems, processes
 from services.authorisation import Policy
 from services.processes import Dispatch
 from storage import ProcessRepository, repository
@@ -101,4 +101,5 @@ def create_app(
         response.headers["Access-Control-Expose-Headers"] = "ETag, Location, x-correlation-id"
         return response
 
+    bodies.install(app)  # after authentication: JSON bodies checked before any route reads them
     return app

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import current_app
+
 import machines
-from api import problems
+from api import bodies, problems
 from services import forms
 
 PROBLEM = "application/problem+json"
@@ -200,6 +202,7 @@ def finish(spec: dict[str, Any] | str) -> dict[str, Any] | str:
     _describe_path_parameters(spec)
     _describe_conditional_headers(spec)
     _describe_bodies(spec)
+    _describe_body_refusals(spec)
     _require_bodies(spec)
     spec["security"] = [{"BearerAuth": []}]
     for path, operations in spec.get("paths", {}).items():
@@ -282,6 +285,28 @@ def _describe_bodies(spec: dict[str, Any]) -> None:
         # processData (and/or assignment) and no trigger.
         change["not"] = {"required": ["trigger", "processData"]}
         change["dependentRequired"] = {"formData": ["trigger"], "documents": ["trigger"]}
+
+
+def _describe_body_refusals(spec: dict[str, Any]) -> None:
+    """Document the refusals `api.bodies` makes of any JSON body: too large (413), not JSON
+    (415), nested too deep or holding lone surrogates (400)."""
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    for operations in spec.get("paths", {}).values():
+        for method, operation in operations.items():
+            content = operation.get("requestBody", {}).get("content", {})
+            if method not in ("post", "put", "patch") or "multipart/form-data" in content:
+                continue
+            responses = operation.setdefault("responses", {})
+            responses.setdefault("400", _problem("Malformed request."))
+            responses.setdefault("413", _problem(f"The body is larger than {limit} bytes."))
+            responses.setdefault("415", _problem("The body is not application/json."))
+            if content:
+                operation["description"] = (
+                    operation.get("description", "")
+                    + f"\n\nThe body is JSON (`application/json` or a `+json` type), at most "
+                    f"{limit} bytes, nested at most {bodies.MAX_DEPTH} levels, "
+                    "without lone UTF-16 surrogates."
+                ).strip()
 
 
 def _describe_conditional_headers(spec: dict[str, Any]) -> None:
