@@ -9,6 +9,7 @@ from flask import current_app
 
 import machines
 from api import bodies, problems
+from api.schemas import UUID
 from services import forms
 
 PROBLEM = "application/problem+json"
@@ -233,8 +234,8 @@ def _describe_path_parameters(spec: dict[str, Any]) -> None:
     names = sorted(machines.registry())
     schemas: dict[str, dict[str, Any]] = {
         "process_name": {"type": "string", "enum": names},
-        "process_id": {"type": "string", "format": "uuid"},
-        "document_id": {"type": "string", "format": "uuid"},
+        "process_id": {"type": "string", **UUID},
+        "document_id": {"type": "string", **UUID},
         "trigger": _trigger_schema(),
     }
     for operations in spec.get("paths", {}).values():

@@ -19,7 +19,7 @@ from api.schemas import (
     NewProcessNamed,
     ProcessChange,
     TriggerData,
-    is_uuid,
+    path_id,
 )
 from services import automation, processes
 from services.errors import FieldError, InvalidInput
@@ -112,7 +112,7 @@ def list_processes(query: dict[str, Any]) -> Response:
 )
 def get(process_name: str, process_id: str) -> Response:
     """The process with this id; 404 if it is not a process of this type."""
-    process = processes.get(repository(), process_name, _checked_id(process_id), context())
+    process = processes.get(repository(), process_name, path_id(process_id), context())
     return _json(process_json(process), 200, ETag=etag(process))
 
 
@@ -130,7 +130,7 @@ def get(process_name: str, process_id: str) -> Response:
 )
 def change(process_name: str, process_id: str, body: dict[str, Any]) -> Response:
     """Fire a trigger or edit the current state."""
-    process_id = _checked_id(process_id)
+    process_id = path_id(process_id)
     trigger = body.get("trigger")
     if trigger:
         if "processData" in body:
@@ -179,7 +179,7 @@ def fire(process_name: str, process_id: str, trigger: str, body: dict[str, Any])
     """Fire `trigger` with `formData` and `documents`."""
     return _fire(
         process_name,
-        _checked_id(process_id),
+        path_id(process_id),
         trigger,
         body["formData"],
         body["documents"],
@@ -202,7 +202,7 @@ def retry_automation(process_name: str, process_id: str) -> Response:
     process = automation.retry(
         repository(),
         process_name,
-        _checked_id(process_id),
+        path_id(process_id),
         context(),
         dispatcher(),
         expected_version=_if_match(),
@@ -256,18 +256,6 @@ def _fire(
         expected_version=_if_match(),
     )
     return _json(process_json(process), 200, ETag=etag(process))
-
-
-def _checked_id(process_id: str) -> str:
-    try:
-        is_uuid(process_id)
-    except Exception:  # noqa: BLE001 - any malformed id is the same client error
-        raise InvalidInput(
-            "The process id in the URL is not a UUID.",
-            [FieldError("id", "Must be a UUID.")],
-            unprocessable=False,
-        ) from None
-    return process_id
 
 
 def _if_match() -> frozenset[int] | None:

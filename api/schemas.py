@@ -10,24 +10,44 @@ from apiflask.fields import Boolean, Dict, Integer, List, Nested, String
 from apiflask.validators import Length, OneOf, Range
 from marshmallow import RAISE, ValidationError, pre_load
 
+from services.errors import FieldError, InvalidInput
+
 TARGET_TYPES = ["tenure", "person", "asset"]
 MAX_DOCUMENTS = 100
 MAX_RELATED = 50
 
 
-UUID = {"format": "uuid"}
+NIL_UUID = "00000000-0000-0000-0000-000000000000"
+UUID = {"format": "uuid", "not": {"const": NIL_UUID}}
 """OpenAPI metadata of a field validated by `is_uuid`."""
 
 
 def is_uuid(value: str) -> None:
     """A UUID in its hyphenated 36-character form, as every id in this API is (and as the
-    OpenAPI `uuid` format describes it)."""
+    OpenAPI `uuid` format describes it), and not the nil UUID: no record has that id, so a
+    client sending it has an empty value in hand (the existing API refuses it too)."""
     try:
         uuid.UUID(value)
     except (ValueError, AttributeError, TypeError):
         raise ValidationError("Must be a UUID.") from None
     if len(value) != 36 or any(value[i] != "-" for i in (8, 13, 18, 23)):
         raise ValidationError("Must be a UUID in its 36-character form.")
+    if value == NIL_UUID:
+        raise ValidationError(f"Must not be the nil UUID {NIL_UUID}.")
+
+
+def path_id(value: str, field: str = "id") -> str:
+    """`value`, an id from the URL, or `InvalidInput` (400) naming `field` and what is wrong."""
+    try:
+        is_uuid(value)
+    except ValidationError as error:
+        (message,) = error.messages
+        raise InvalidInput(
+            f"The {field} in the URL is not a usable UUID.",
+            [FieldError(field, str(message))],
+            unprocessable=False,
+        ) from None
+    return value
 
 
 class CaseInsensitive(Schema):

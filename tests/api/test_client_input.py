@@ -68,11 +68,12 @@ def valid_request(client: FlaskClient, method: str, rule: str) -> tuple[str, dic
 
 
 def snapshot(db: Database) -> dict[str, list[Any]]:
-    """Everything stored, collection by collection."""
-    return {
-        name: list(db[name].find({}, sort=[("_id", 1)]))
-        for name in sorted(db.list_collection_names())
+    """Everything stored, collection by collection (a collection made empty by an index
+    created on first use holds nothing)."""
+    found = {
+        name: list(db[name].find({}, sort=[("_id", 1)])) for name in db.list_collection_names()
     }
+    return {name: documents for name, documents in sorted(found.items()) if documents}
 
 
 JSON = "application/json"
@@ -453,3 +454,64 @@ def test_nesting_scan_is_linear_on_hostile_input():
         began = time.perf_counter()
         bodies.nesting_depth(raw)
         assert time.perf_counter() - began < 2.0, raw[:20]
+
+
+# --- ids ------------------------------------------------------------------------------------
+
+NIL = "00000000-0000-0000-0000-000000000000"
+
+
+def nil_requests(process: dict[str, Any]) -> dict[str, tuple[str, str, Any, str]]:
+    """(method, path, JSON body or query, field named) of each place an id is expected."""
+    url = f"{BASE}/changeofname/{process['id']}"
+    body = start_body("changeofname")
+    return {
+        "create targetId": ("POST", BASE, {**body, "targetId": NIL}, "targetId"),
+        "create document": ("POST", BASE, {**body, "documents": [NIL]}, "documents.0"),
+        "related entity id": (
+            "POST",
+            BASE,
+            {**body, "relatedEntities": [{"id": NIL, "targetType": "person"}]},
+            "relatedEntities.0.id",
+        ),
+        "trigger document": (
+            "PATCH",
+            url,
+            {"trigger": "EnterNewName", "formData": NAME_FORM, "documents": [NIL]},
+            "documents.0",
+        ),
+        "trigger in URL document": (
+            "PATCH",
+            f"{url}/EnterNewName",
+            {"formData": NAME_FORM, "documents": [new_id(), NIL]},
+            "documents.1",
+        ),
+        "edit document": (
+            "PATCH",
+            url,
+            {"processData": {"documents": [NIL]}},
+            "processData.documents.0",
+        ),
+        "listing targetId": ("GET", f"{BASE}?targetId={NIL}", None, "targetId"),
+        "process id in URL": ("GET", f"{BASE}/changeofname/{NIL}", None, "id"),
+        "document id in URL": ("GET", f"{url}/documents/{NIL}", None, "documentId"),
+    }
+
+
+@pytest.mark.parametrize("where", sorted(nil_requests({"id": NIL})))
+def test_the_nil_uuid_is_400_wherever_an_id_is_expected(
+    client: FlaskClient, db: Database, where: str
+):
+    """00000000-0000-0000-0000-000000000000 is nobody's id: it is refused with 400 naming the
+    field in bodies, queries and paths, and nothing is stored."""
+    process = start(client, "changeofname")
+    method, path, body, field = nil_requests(process)[where]
+    before = snapshot(db)
+    if body is None:
+        response = client.open(path, method=method)
+    else:
+        response = send(client, method, path, json.dumps(body).encode())
+    problem = assert_problem(response, 400)
+    assert [e["field"] for e in problem["errors"]] == [field]
+    assert "nil UUID" in problem["errors"][0]["message"]
+    assert snapshot(db) == before

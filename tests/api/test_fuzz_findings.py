@@ -77,7 +77,11 @@ def test_ids_are_documented_and_checked_as_hyphenated_uuids(client: FlaskClient,
     assert target["schema"]["format"] == "uuid"
     path = "/process/{process_name}/{process_id}/documents/{document_id}"
     for name in ("process_id", "document_id"):
-        assert path_parameter(spec, path, "get", name) == {"type": "string", "format": "uuid"}
+        assert path_parameter(spec, path, "get", name) == {
+            "type": "string",
+            "format": "uuid",
+            "not": {"const": "00000000-0000-0000-0000-000000000000"},
+        }
 
     hex32 = uuid.uuid4().hex
     odd = "{" + hex32[:8] + "-" + hex32[8:12] + "-" + hex32[12:] + "}"
