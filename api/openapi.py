@@ -9,7 +9,7 @@ from flask import current_app
 
 import machines
 from api import bodies, problems
-from api.schemas import UUID
+from api.schemas import UUID, V2_RELATED_TARGET_TYPES
 from services import forms
 
 PROBLEM = "application/problem+json"
@@ -276,7 +276,25 @@ def _describe_bodies(spec: dict[str, Any]) -> None:
     for name in ("NewProcess", "NewProcessNamed"):
         if name in schemas:
             schemas[name]["properties"]["processName"]["enum"] = names
-    for name in ("NewProcess", "NewProcessNamed", "ProcessData", "ProcessChange", "TriggerData"):
+    v2 = schemas.get("NewProcessV2")
+    if v2:
+        # One of each target type; that one is the target itself is said in words.
+        v2["properties"]["relatedEntities"]["allOf"] = [
+            {"contains": {"properties": {"targetType": {"const": kind}}}}
+            for kind in V2_RELATED_TARGET_TYPES
+        ]
+        v2["properties"]["relatedEntities"]["description"] = (
+            f"Must include each of {', '.join(V2_RELATED_TARGET_TYPES)}, and an entry whose id "
+            "and targetType are the targetId and targetType."
+        )
+    for name in (
+        "NewProcess",
+        "NewProcessNamed",
+        "NewProcessV2",
+        "ProcessData",
+        "ProcessChange",
+        "TriggerData",
+    ):
         if "formData" in schemas.get(name, {}).get("properties", {}):
             schemas[name]["properties"]["formData"] = _ref("FormData")
     change = schemas.get("ProcessChange")

@@ -17,6 +17,7 @@ from api.schemas import (
     ListQuery,
     NewProcess,
     NewProcessNamed,
+    NewProcessV2,
     ProcessChange,
     TriggerData,
     path_id,
@@ -25,7 +26,8 @@ from services import automation, processes
 from services.errors import FieldError, InvalidInput
 from storage import ProcessNotFound, ProcessQuery
 
-bp = APIBlueprint("processes", __name__, url_prefix="/api/v1", tag="Processes")
+bp = APIBlueprint("processes", __name__, url_prefix="/api", tag="Processes")
+"""Versions are in the rules: v1, and v2's create, the one v2 route of the existing API."""
 
 
 class TriggerConverter(BaseConverter):
@@ -46,7 +48,7 @@ PROCESS_RESPONSE = openapi.process_response
 ERRORS = openapi.problem_responses
 
 
-@bp.post("/process")
+@bp.post("/v1/process")
 @bp.input(NewProcessNamed, arg_name="body")
 @bp.doc(
     summary="Start a process",
@@ -57,7 +59,8 @@ def create(body: dict[str, Any]) -> Response:
     return _start(body["processName"], body)
 
 
-@bp.post("/process/<process_name>")
+@bp.post("/v1/process/<process_name>")
+@bp.post("/v1/process/<process_name>/")
 @bp.input(NewProcess, arg_name="body")
 @bp.doc(
     summary="Start a process of the type in the URL",
@@ -74,7 +77,23 @@ def create_named(process_name: str, body: dict[str, Any]) -> Response:
     return _start(process_name, body)
 
 
-@bp.get("/process")
+@bp.post("/v2/process/<process_name>")
+@bp.post("/v2/process/<process_name>/")
+@bp.input(NewProcessV2, arg_name="body")
+@bp.doc(
+    summary="Start a process from the existing API's v2 body",
+    description="The body of the existing Processes API's v2 create, as the Manage My Home "
+    "front end sends it: `patchAssignment` (required) becomes the case's assignment, and "
+    "`relatedEntities` must include a tenure, a person and an asset, and the target itself "
+    "(an entry whose `id` and `targetType` are the `targetId` and `targetType`).",
+    responses={201: PROCESS_RESPONSE("The process, in its first state."), **ERRORS(400, 404, 422)},
+)
+def create_v2(process_name: str, body: dict[str, Any]) -> Response:
+    """Start a process of the type named in the URL from a v2 body."""
+    return _start(process_name, body)
+
+
+@bp.get("/v1/process")
 @bp.input(ListQuery, location="query", arg_name="query", unknown=RAISE)
 @bp.doc(
     summary="List processes: by target, or a worktray by patch, officer, state or deadline",
@@ -105,8 +124,8 @@ def list_processes(query: dict[str, Any]) -> Response:
     return _json(body, 200)
 
 
-@bp.get("/process/<process_name>/<process_id>")
-@bp.get("/process/<process_name>/<process_id>/")
+@bp.get("/v1/process/<process_name>/<process_id>")
+@bp.get("/v1/process/<process_name>/<process_id>/")
 @bp.doc(
     summary="Get a process", responses={200: PROCESS_RESPONSE("The process."), **ERRORS(400, 404)}
 )
@@ -116,8 +135,8 @@ def get(process_name: str, process_id: str) -> Response:
     return _json(process_json(process), 200, ETag=etag(process))
 
 
-@bp.patch("/process/<process_name>/<process_id>")
-@bp.patch("/process/<process_name>/<process_id>/")
+@bp.patch("/v1/process/<process_name>/<process_id>")
+@bp.patch("/v1/process/<process_name>/<process_id>/")
 @bp.input(ProcessChange, arg_name="body")
 @bp.doc(
     summary="Progress a process, or edit its current state",
@@ -169,7 +188,7 @@ def change(process_name: str, process_id: str, body: dict[str, Any]) -> Response
     return _json(process_json(process), 200, ETag=etag(process))
 
 
-@bp.patch("/process/<process_name>/<process_id>/<trigger:trigger>")
+@bp.patch("/v1/process/<process_name>/<process_id>/<trigger:trigger>")
 @bp.input(TriggerData, arg_name="body")
 @bp.doc(
     summary="Fire a trigger named in the URL",
@@ -187,7 +206,7 @@ def fire(process_name: str, process_id: str, trigger: str, body: dict[str, Any])
     )
 
 
-@bp.post("/process/<process_name>/<process_id>/automation/retry")
+@bp.post("/v1/process/<process_name>/<process_id>/automation/retry")
 @bp.doc(
     summary="Queue a failed automated step again",
     description="For a process waiting in a state with an automated step, typically after "
@@ -212,7 +231,7 @@ def retry_automation(process_name: str, process_id: str) -> Response:
 
 def _start(process_name: str, body: dict[str, Any]) -> Response:
     assignment = body.get("assignment") or {}
-    legacy = body.get("patchAssignment")
+    legacy = body.get("patchAssignment")  # the existing API's v2 form of an assignment
     if legacy and not assignment:
         assignment = {
             "patch": legacy["patchName"],

@@ -8,7 +8,7 @@ from typing import Any
 from apiflask import Schema
 from apiflask.fields import Boolean, Dict, Integer, List, Nested, String
 from apiflask.validators import Length, OneOf, Range
-from marshmallow import RAISE, ValidationError, pre_load
+from marshmallow import RAISE, ValidationError, pre_load, validates_schema
 
 from services.errors import FieldError, InvalidInput
 
@@ -102,13 +102,57 @@ class NewProcess(CaseInsensitive):
     processName = String(validate=Length(min=1, max=100))
     targetId = String(required=True, validate=is_uuid, metadata=UUID)
     targetType = String(validate=OneOf(TARGET_TYPES))
-    relatedEntities = List(
-        Nested(RelatedEntity), validate=Length(max=MAX_RELATED), load_default=list
-    )
+    relatedEntities = List(Nested(RelatedEntity), required=True, validate=Length(max=MAX_RELATED))
     formData = Dict(keys=String(), load_default=dict)
     documents = DOCUMENTS
     assignment = Nested(Assignment)
     patchAssignment = Nested(PatchAssignment)
+
+
+V2_RELATED_TARGET_TYPES = ("tenure", "person", "asset")
+"""The target types the related entities of a v2 create must cover. The existing API's v2
+demands all three of every process (its processes are about a tenant's tenure, its person and
+its asset, and the front end sends the three); so does this one's, whatever the process."""
+
+
+class PatchAssignmentV2(PatchAssignment):
+    """`patchAssignment` as the existing API's v2 checks it: ids are UUIDs."""
+
+    patchId = String(required=True, validate=is_uuid, metadata=UUID)
+    responsibleEntityId = String(required=True, validate=is_uuid, metadata=UUID)
+
+
+class NewProcessV2(CaseInsensitive):
+    """Start a process with the existing API's v2 body (POST /api/v2/process/{name})."""
+
+    targetId = String(required=True, validate=is_uuid, metadata=UUID)
+    targetType = String(required=True, validate=OneOf(TARGET_TYPES))
+    relatedEntities = List(
+        Nested(RelatedEntity), required=True, validate=Length(min=1, max=MAX_RELATED)
+    )
+    formData = Dict(keys=String(), load_default=dict)
+    documents = DOCUMENTS
+    patchAssignment = Nested(PatchAssignmentV2, required=True)
+
+    @validates_schema
+    def covers_the_target(self, data: dict[str, Any], **_: Any) -> None:
+        """Related entities of every type the process needs, the target among them; in the
+        existing API's words."""
+        related = data["relatedEntities"]
+        problems = []
+        if not set(V2_RELATED_TARGET_TYPES) <= {entity["targetType"] for entity in related}:
+            problems.append(
+                "RelatedEntities must contain all of the following target types: "
+                f"[{', '.join(V2_RELATED_TARGET_TYPES)}]."
+            )
+        target = (uuid.UUID(data["targetId"]), data["targetType"])
+        if not any((uuid.UUID(e["id"]), e["targetType"]) == target for e in related):
+            problems.append(
+                f"RelatedEntities must contain object with targetId: {data['targetId']} and "
+                f"targetType: {data['targetType']}."
+            )
+        if problems:
+            raise ValidationError(problems, field_name="relatedEntities")
 
 
 class NewProcessNamed(NewProcess):

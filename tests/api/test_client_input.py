@@ -21,7 +21,7 @@ from werkzeug.test import TestResponse
 
 from api import bodies, create_app
 from tests.conftest import token
-from tests.support import BASE, body_of, new_id, start, start_body
+from tests.support import BASE, body_of, new_id, start, start_body, v2_body
 
 NAME_FORM = {"title": "Ms", "firstName": "Pat", "middleName": "", "surname": "Williams"}
 LIMIT = 1024 * 1024
@@ -64,6 +64,8 @@ def valid_request(client: FlaskClient, method: str, rule: str) -> tuple[str, dic
         return path, create
     if rule.startswith("/api/v1/process/<process_name>"):
         return path, {k: v for k, v in create.items() if k != "processName"}
+    if rule.startswith("/api/v2/process/<process_name>"):
+        return path, v2_body("changeofname")
     raise AssertionError(f"no valid request written for {method} {rule}: add one here")
 
 
@@ -515,3 +517,19 @@ def test_the_nil_uuid_is_400_wherever_an_id_is_expected(
     assert [e["field"] for e in problem["errors"]] == [field]
     assert "nil UUID" in problem["errors"][0]["message"]
     assert snapshot(db) == before
+
+
+# --- creating -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("url", [BASE, f"{BASE}/changeofname", f"{BASE}/changeofname/"])
+def test_create_without_related_entities_is_400(client: FlaskClient, db: Database, url: str):
+    """relatedEntities is required to start a process, as in the existing API (an empty list
+    is a valid answer: nothing is related yet)."""
+    body = start_body("changeofname")
+    del body["relatedEntities"]
+    before = snapshot(db)
+    problem = assert_problem(client.post(url, json=body), 400)
+    assert [e["field"] for e in problem["errors"]] == ["relatedEntities"]
+    assert snapshot(db) == before
+    assert client.post(url, json={**body, "relatedEntities": []}).status_code == 201

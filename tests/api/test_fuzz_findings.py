@@ -99,11 +99,12 @@ def test_start_documents_process_name_and_body_as_required(client: FlaskClient, 
     body = operation(spec, "/process", "post")["requestBody"]
     assert body["required"] is True
     ref = body["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
-    assert {"processName", "targetId"} <= set(spec["components"]["schemas"][ref]["required"])
+    required = set(spec["components"]["schemas"][ref]["required"])
+    assert {"processName", "targetId", "relatedEntities"} <= required
     assert operation(spec, "/process/{process_name}", "post")["requestBody"]["required"] is True
 
     problem = problem_of(client.post(BASE, json={}), 400)
-    assert fields(problem) == ["processName", "targetId"]
+    assert fields(problem) == ["processName", "relatedEntities", "targetId"]
     request = start_body("tenancyaudit")
     del request["processName"]
     assert fields(problem_of(client.post(BASE, json=request), 400)) == ["processName"]

@@ -1,0 +1,192 @@
+"""The requests the Manage My Home front end (and the existing API's own end-to-end tests)
+send, as they send them."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from pymongo.database import Database
+from werkzeug.test import TestResponse
+
+from tests.support import BASE, body_of, new_id, start_body, v2_body
+
+V2 = "/api/v2/process"
+
+
+def problem_of(response: TestResponse, status: int) -> dict[str, Any]:
+    text = response.get_data(as_text=True)
+    assert response.status_code == status, text
+    assert response.content_type == "application/problem+json"
+    return dict(json.loads(text))
+
+
+def fields(problem: dict[str, Any]) -> list[str]:
+    return [error["field"] for error in problem.get("errors", [])]
+
+
+def stored(db: Database) -> list[dict[str, Any]]:
+    return list(db.processes.find({}, sort=[("_id", 1)]))
+
+
+# --- starting: POST /api/v2/process/{processName} -------------------------------------------
+
+
+@pytest.mark.parametrize("suffix", ["", "/"], ids=["no-slash", "slash"])
+@pytest.mark.parametrize("process_name", ["soletojoint", "changeofname"])
+def test_v2_create_starts_the_process_with_its_patch_assignment(
+    client: FlaskClient, process_name: str, suffix: str
+):
+    """The front end's v2 body starts a process: 201, Location, ETag, the brief's payload, and
+    patchAssignment read as the case's assignment."""
+    request = v2_body(process_name)
+    response = client.post(f"{V2}/{process_name}{suffix}", json=request)
+    assert response.status_code == 201, response.get_json()
+    body = body_of(response)
+    assert list(response.get_json()) == [process_name]
+    assert response.headers["Location"] == f"{BASE}/{process_name}/{body['id']}/"
+    assert response.headers["ETag"] == '"0"'
+    assert body["targetId"] == request["targetID"]
+    assert body["targetType"] == request["targetType"]
+    assert body["relatedEntities"] == request["relatedEntities"]
+    patch = request["patchAssignment"]
+    assert body["currentState"]["assignment"] == {
+        "patch": "patch1",
+        "patchId": patch["patchId"],
+        "patchName": "patch1",
+        "officerId": patch["responsibleEntityId"],
+        "officerName": "Jo Bloggs",
+    }
+    assert client.get(response.headers["Location"]).get_json() == response.get_json()
+
+
+def test_v2_create_binds_field_names_in_any_case(client: FlaskClient):
+    """As the existing API's JSON binding does, `TargetId`, `RELATEDENTITIES`, `patchid` and
+    their like are the fields they name."""
+    request = v2_body("soletojoint")
+    shouted = {
+        "TargetId": request["targetID"],
+        "TARGETTYPE": request["targetType"],
+        "RelatedEntities": [
+            {"ID": e["id"], "TargetType": e["targetType"]} for e in request["relatedEntities"]
+        ],
+        "PatchAssignment": {k.upper(): v for k, v in request["patchAssignment"].items()},
+        "FormData": {},
+        "Documents": [new_id()],
+    }
+    response = client.post(f"{V2}/soletojoint", json=shouted)
+    assert response.status_code == 201, response.get_json()
+    assert body_of(response)["currentState"]["assignment"]["officerName"] == "Jo Bloggs"
+
+
+@pytest.mark.parametrize("missing", ["tenure", "person", "asset"])
+def test_v2_create_without_a_target_type_among_related_entities_is_400(
+    client: FlaskClient, db: Database, missing: str
+):
+    """Related entities must cover the tenure, the person and the asset; without one, 400 with
+    the existing API's message, and nothing stored."""
+    request = v2_body("soletojoint")
+    request["relatedEntities"] = [
+        e for e in request["relatedEntities"] if e["targetType"] != missing
+    ]
+    problem = problem_of(client.post(f"{V2}/soletojoint", json=request), 400)
+    assert set(fields(problem)) == {"relatedEntities"}
+    messages = [error["message"] for error in problem["errors"]]
+    assert (
+        "RelatedEntities must contain all of the following target types: "
+        "[tenure, person, asset]." in messages
+    )
+    assert stored(db) == []
+
+
+def test_v2_create_without_the_target_among_related_entities_is_400(
+    client: FlaskClient, db: Database
+):
+    """One related entity must be the target itself (its id and type): 400 otherwise, with
+    the existing API's message."""
+    request = v2_body("soletojoint")
+    target = request["targetID"]
+    for entity in request["relatedEntities"]:
+        entity["id"] = new_id()
+    problem = problem_of(client.post(f"{V2}/soletojoint", json=request), 400)
+    assert problem["errors"] == [
+        {
+            "field": "relatedEntities",
+            "message": f"RelatedEntities must contain object with targetId: {target} and "
+            "targetType: tenure.",
+        }
+    ]
+    request["relatedEntities"].append({"id": target, "targetType": "person"})
+    problem = problem_of(client.post(f"{V2}/soletojoint", json=request), 400)
+    assert fields(problem) == ["relatedEntities"]
+    assert stored(db) == []
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"patchAssignment": None}, "patchAssignment"),
+        ("no patchAssignment", "patchAssignment"),
+        ("no relatedEntities", "relatedEntities"),
+        ({"relatedEntities": []}, "relatedEntities"),
+        ("no targetType", "targetType"),
+        ({"targetID": "00000000-0000-0000-0000-000000000000"}, "targetId"),
+        ({"patchAssignment.patchId": "p-17"}, "patchAssignment.patchId"),
+        (
+            {"patchAssignment.responsibleEntityId": "00000000-0000-0000-0000-000000000000"},
+            "patchAssignment.responsibleEntityId",
+        ),
+        ({"patchAssignment.patchName": ""}, "patchAssignment.patchName"),
+        ({"patchAssignment.responsibleName": ""}, "patchAssignment.responsibleName"),
+        ({"assignment": {"patch": "E1"}}, "assignment"),
+    ],
+    ids=lambda value: value if isinstance(value, str) else None,
+)
+def test_v2_create_checks_its_body_as_the_existing_api_does(
+    client: FlaskClient, db: Database, change: Any, field: str
+):
+    """patchAssignment, relatedEntities (not empty) and targetType are required, ids are
+    non-nil UUIDs, names are not empty, fields of v1 only are unknown: each is a 400 naming
+    the field, and nothing is stored."""
+    request = v2_body("soletojoint")
+    if isinstance(change, str):
+        del request[change.removeprefix("no ")]
+    else:
+        for key, value in change.items():
+            if key.startswith("patchAssignment."):
+                request["patchAssignment"][key.split(".", 1)[1]] = value
+            else:
+                request[key] = value
+    problem = problem_of(client.post(f"{V2}/soletojoint", json=request), 400)
+    assert field in fields(problem), problem
+    assert stored(db) == []
+
+
+def test_v2_create_is_in_the_openapi_document(client: FlaskClient):
+    """The v2 route is documented, with its body's rules."""
+    spec = client.get("/api/v1/openapi.json").get_json()
+    operation = spec["paths"]["/api/v2/process/{process_name}"]["post"]
+    ref = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    schema = spec["components"]["schemas"][ref.rsplit("/", 1)[1]]
+    assert set(schema["required"]) >= {"targetId", "targetType", "relatedEntities"}
+    assert "patchAssignment" in schema["required"]
+    related = schema["properties"]["relatedEntities"]
+    assert related["minItems"] == 1
+    kinds = [c["contains"]["properties"]["targetType"]["const"] for c in related["allOf"]]
+    assert kinds == ["tenure", "person", "asset"]
+    assert {"201", "400", "413", "415"} <= set(operation["responses"])
+
+
+# --- starting: v1 ---------------------------------------------------------------------------
+
+
+def test_v1_create_with_a_trailing_slash_is_201(client: FlaskClient):
+    """POST /api/v1/process/{processName}/, as the existing API's tests send it, starts a
+    process."""
+    request = start_body("changeofname")
+    del request["processName"]
+    response = client.post(f"{BASE}/changeofname/", json=request)
+    assert response.status_code == 201, response.get_json()
+    assert body_of(response)["currentState"]["state"] == "EnterNewName"
