@@ -167,19 +167,23 @@ def form_data_schemas() -> dict[str, Any]:
     description = (
         f"Form fields. Keys may not start with `$` or contain `.`; at most {forms.MAX_KEYS} keys "
         f"per object, {forms.MAX_ITEMS} items per array and {forms.MAX_DEPTH} levels of "
-        "nesting; numbers fit in 64 bits."
+        "nesting; numbers fit in 64 bits; no key or text holds markup (a `<` before a letter, "
+        "`!`, `/` or `?`, or `&#`)."
     )
     return {
         "FormData": {
             "type": "object",
             "description": description,
             "maxProperties": forms.MAX_KEYS,
-            "propertyNames": {"pattern": FORM_KEY},
+            "propertyNames": {
+                "allOf": [{"pattern": FORM_KEY}, {"pattern": forms.NO_MARKUP_PATTERN}]
+            },
             "additionalProperties": _ref("FormValue"),
         },
         "FormValue": {
             "anyOf": [
-                {"type": ["null", "boolean", "string"]},
+                {"type": ["null", "boolean"]},
+                {"type": "string", "pattern": forms.NO_MARKUP_PATTERN},
                 {"type": "number", "minimum": forms.MIN_NUMBER, "maximum": forms.MAX_NUMBER},
                 {"type": "array", "maxItems": forms.MAX_ITEMS, "items": _ref("FormValue")},
                 _ref("FormData"),

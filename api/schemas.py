@@ -11,6 +11,7 @@ from apiflask.validators import Length, OneOf, Range
 from marshmallow import RAISE, ValidationError, pre_load, validates_schema
 
 from services.errors import FieldError, InvalidInput
+from services.forms import MARKUP_MESSAGE, NO_MARKUP_PATTERN, has_markup
 
 TARGET_TYPES = ["tenure", "person", "asset"]
 MAX_DOCUMENTS = 100
@@ -34,6 +35,25 @@ def is_uuid(value: str) -> None:
         raise ValidationError("Must be a UUID in its 36-character form.")
     if value == NIL_UUID:
         raise ValidationError(f"Must not be the nil UUID {NIL_UUID}.")
+
+
+TEXT = {"pattern": NO_MARKUP_PATTERN}
+"""OpenAPI metadata of a free-text field validated by `no_markup`."""
+
+
+def no_markup(value: str | None) -> None:
+    """Free text without markup, as the existing API's validators require (rule W42)."""
+    if value is not None and has_markup(value):
+        raise ValidationError(MARKUP_MESSAGE)
+
+
+def text(max_length: int, *, required: bool = False) -> String:
+    """A free-text field: at most `max_length` characters (at least one when required), no
+    markup."""
+    length = Length(min=1, max=max_length) if required else Length(max=max_length)
+    return String(
+        required=required, allow_none=not required, validate=[length, no_markup], metadata=TEXT
+    )
 
 
 def path_id(value: str, field: str = "id") -> str:
@@ -67,28 +87,28 @@ class CaseInsensitive(Schema):
 class RelatedEntity(CaseInsensitive):
     id = String(required=True, validate=is_uuid, metadata=UUID)
     targetType = String(required=True, validate=OneOf(TARGET_TYPES))
-    subType = String(allow_none=True, validate=Length(max=50))
-    description = String(allow_none=True, validate=Length(max=500))
+    subType = text(50)
+    description = text(500)
 
 
 class Assignment(CaseInsensitive):
     """Who the process is with: a patch, and optionally a team and an officer."""
 
-    patch = String(allow_none=True, validate=Length(max=100))
-    patchId = String(allow_none=True, validate=Length(max=100))
-    patchName = String(allow_none=True, validate=Length(max=200))
-    team = String(allow_none=True, validate=Length(max=100))
-    officerId = String(allow_none=True, validate=Length(max=100))
-    officerName = String(allow_none=True, validate=Length(max=200))
+    patch = text(100)
+    patchId = text(100)
+    patchName = text(200)
+    team = text(100)
+    officerId = text(100)
+    officerName = text(200)
 
 
 class PatchAssignment(CaseInsensitive):
     """The existing front end's v2 form of an assignment; stored as `assignment`."""
 
-    patchId = String(required=True, validate=Length(min=1, max=100))
-    patchName = String(required=True, validate=Length(min=1, max=200))
-    responsibleEntityId = String(required=True, validate=Length(min=1, max=100))
-    responsibleName = String(required=True, validate=Length(min=1, max=200))
+    patchId = text(100, required=True)
+    patchName = text(200, required=True)
+    responsibleEntityId = text(100, required=True)
+    responsibleName = text(200, required=True)
 
 
 DOCUMENTS = List(

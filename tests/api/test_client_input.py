@@ -20,6 +20,7 @@ from werkzeug.serving import make_server
 from werkzeug.test import TestResponse
 
 from api import bodies, create_app
+from services import forms
 from tests.conftest import token
 from tests.support import BASE, body_of, new_id, start, start_body, v2_body
 
@@ -533,3 +534,122 @@ def test_create_without_related_entities_is_400(client: FlaskClient, db: Databas
     assert [e["field"] for e in problem["errors"]] == ["relatedEntities"]
     assert snapshot(db) == before
     assert client.post(url, json={**body, "relatedEntities": []}).status_code == 201
+
+
+# --- markup ---------------------------------------------------------------------------------
+
+
+def markup_requests(process: dict[str, Any]) -> dict[str, tuple[str, str, dict[str, Any], str]]:
+    """(method, path, body, field named) of each place free text is taken."""
+    url = f"{BASE}/changeofname/{process['id']}"
+    body = start_body("changeofname")
+    tenant = {"id": new_id(), "targetType": "person", "subType": "tenant"}
+    v2 = v2_body("changeofname")
+    return {
+        "start form value": ("POST", BASE, {**body, "formData": {"a": "<b>x</b>"}}, "formData.a"),
+        "start form key": ("POST", BASE, {**body, "formData": {"<i>": 1}}, "formData.<i>"),
+        "related description": (
+            "POST",
+            BASE,
+            {**body, "relatedEntities": [{**tenant, "description": "<script>x</script>"}]},
+            "relatedEntities.0.description",
+        ),
+        "related subType": (
+            "POST",
+            BASE,
+            {**body, "relatedEntities": [{**tenant, "subType": "&#116;enant"}]},
+            "relatedEntities.0.subType",
+        ),
+        "assignment": (
+            "POST",
+            BASE,
+            {**body, "assignment": {"patch": "<E1>"}},
+            "assignment.patch",
+        ),
+        "patchAssignment name": (
+            "POST",
+            "/api/v2/process/changeofname",
+            {**v2, "patchAssignment": {**v2["patchAssignment"], "responsibleName": "<b>Jo</b>"}},
+            "patchAssignment.responsibleName",
+        ),
+        "v2 related description": (
+            "POST",
+            "/api/v2/process/changeofname",
+            {
+                **v2,
+                "relatedEntities": [
+                    {**e, "description": "</td>"} if e["targetType"] == "asset" else e
+                    for e in v2["relatedEntities"]
+                ],
+            },
+            "relatedEntities.2.description",
+        ),
+        "trigger form value": (
+            "PATCH",
+            url,
+            {"trigger": "EnterNewName", "formData": {**NAME_FORM, "firstName": "<?php"}},
+            "formData.firstName",
+        ),
+        "trigger in URL, nested": (
+            "PATCH",
+            f"{url}/CancelProcess",
+            {"formData": {"comment": "ok", "x": [{"y": "<!--"}]}},
+            "formData.x[0].y",
+        ),
+        "edit form value": (
+            "PATCH",
+            url,
+            {"processData": {"formData": {"middleName": "<a href=x>"}}},
+            "formData.middleName",
+        ),
+        "edit assignment": (
+            "PATCH",
+            url,
+            {"assignment": {"patch": "patch1", "officerName": "<b>Sam</b>"}},
+            "assignment.officerName",
+        ),
+    }
+
+
+@pytest.mark.parametrize("where", sorted(markup_requests({"id": new_id()})))
+def test_markup_in_free_text_is_400_naming_the_field(
+    client: FlaskClient, db: Database, where: str
+):
+    """Text holding markup (a `<` before a letter, `!`, `/` or `?`, or `&#`) is refused with
+    400 naming the field, in form data (keys and values, at any depth), related entities and
+    assignments, as the existing API's validators do; nothing is stored."""
+    process = start(client, "changeofname")
+    method, path, body, field = markup_requests(process)[where]
+    before = snapshot(db)
+    problem = assert_problem(send(client, method, path, json.dumps(body).encode()), 400)
+    assert [e["field"] for e in problem["errors"]] == [field]
+    assert "Markup" in problem["errors"][0]["message"]
+    assert snapshot(db) == before
+
+
+def test_text_that_only_looks_like_markup_is_accepted(client: FlaskClient):
+    """Comparisons and ampersands are ordinary text: "5 < 6", "<3", "Tom & Jerry", "&amp;"."""
+    process = start(
+        client,
+        "changeofname",
+        relatedEntities=[{"id": new_id(), "targetType": "person", "description": "Flat 1 & 2"}],
+    )
+    response = send(
+        client,
+        "PATCH",
+        f"{BASE}/changeofname/{process['id']}/CancelProcess",
+        json.dumps({"formData": {"comment": "5 < 6, <3, Tom & Jerry, &amp;"}}).encode(),
+    )
+    assert response.status_code == 200, response.get_json()
+
+
+def test_the_document_states_the_markup_rule(client: FlaskClient):
+    """The OpenAPI document gives free-text fields the pattern the API enforces, so clients and
+    generated requests know it."""
+    schemas = client.get("/api/v1/openapi.json").get_json()["components"]["schemas"]
+    pattern = forms.NO_MARKUP_PATTERN
+    assert {"type": "string", "pattern": pattern} in schemas["FormValue"]["anyOf"]
+    assert {"pattern": pattern} in schemas["FormData"]["propertyNames"]["allOf"]
+    assert schemas["RelatedEntity"]["properties"]["description"]["pattern"] == pattern
+    assert schemas["PatchAssignment"]["properties"]["responsibleName"]["pattern"] == pattern
+    assert schemas["Assignment"]["properties"]["patch"]["pattern"] == pattern
