@@ -305,9 +305,18 @@ def _describe_bodies(spec: dict[str, Any]) -> None:
     if change:
         change["properties"]["trigger"].update(_trigger_schema())
         # A trigger comes with formData and documents; an edit of the current state sends
-        # processData (and/or assignment) and no trigger.
-        change["not"] = {"required": ["trigger", "processData"]}
+        # processData (and/or assignment) and no trigger. With a trigger, processData may
+        # only repeat formData and documents (the existing front end sends both).
         change["dependentRequired"] = {"formData": ["trigger"], "documents": ["trigger"]}
+        change["properties"]["processData"]["description"] = (
+            "Without a trigger: the edit of the current state. With one: ignored, and refused "
+            "unless its formData and documents repeat those sent."
+        )
+    trigger_data = schemas.get("TriggerData")
+    if trigger_data:
+        trigger_data["properties"]["processData"]["description"] = (
+            "Ignored, and refused unless its formData and documents repeat those sent."
+        )
 
 
 def _describe_body_refusals(spec: dict[str, Any]) -> None:

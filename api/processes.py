@@ -152,12 +152,6 @@ def change(process_name: str, process_id: str, body: dict[str, Any]) -> Response
     process_id = path_id(process_id)
     trigger = body.get("trigger")
     if trigger:
-        if "processData" in body:
-            raise InvalidInput(
-                "Send either a trigger with formData and documents, or processData, not both.",
-                [FieldError("processData", "Not allowed together with trigger.")],
-                unprocessable=False,
-            )
         return _fire(
             process_name,
             process_id,

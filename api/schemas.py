@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
 from apiflask import Schema
 from apiflask.fields import Boolean, Dict, Integer, List, Nested, String
 from apiflask.validators import Length, OneOf, Range
-from marshmallow import RAISE, ValidationError, pre_load, validates_schema
+from marshmallow import RAISE, ValidationError, post_load, pre_load, validates_schema
 
 from services.errors import FieldError, InvalidInput
 from services.forms import MARKUP_MESSAGE, NO_MARKUP_PATTERN, has_markup
@@ -186,7 +187,44 @@ class ProcessData(CaseInsensitive):
     documents = List(String(validate=is_uuid, metadata=UUID), validate=Length(max=MAX_DOCUMENTS))
 
 
-class ProcessChange(CaseInsensitive):
+def _canonical(value: Any) -> str:
+    # JSON, not ==: True == 1 and 1 == 1.0 in Python, but not in what a client sent.
+    return json.dumps(value, sort_keys=True)
+
+
+class SentWithTrigger(CaseInsensitive):
+    """A body that fires a trigger with `formData` and `documents`. The existing front end
+    also sends them again under `processData`, which the existing API ignores: accepted when it
+    repeats them, refused when it says something else, and dropped either way."""
+
+    def fires(self, data: dict[str, Any]) -> bool:
+        return True
+
+    @validates_schema
+    def repeats_process_data(self, data: dict[str, Any], **_: Any) -> None:
+        """processData, with a trigger, only repeats formData and documents."""
+        repeated = data.get("processData")
+        if not repeated or not self.fires(data):
+            return
+        errors = {}
+        for name, default in (("formData", {}), ("documents", [])):
+            sent = data.get(name, default)
+            if name in repeated and _canonical(repeated[name]) != _canonical(sent):
+                errors[name] = [
+                    f"Differs from {name}. With a trigger, {name} is the data sent; "
+                    "processData may only repeat it."
+                ]
+        if errors:
+            raise ValidationError({"processData": errors})
+
+    @post_load
+    def drop_process_data(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        if self.fires(data):
+            data.pop("processData", None)
+        return data
+
+
+class ProcessChange(SentWithTrigger):
     """Fire `trigger` with `formData` and `documents`, or edit `processData` or `assignment`."""
 
     trigger = String(validate=Length(min=1, max=100))
@@ -195,12 +233,16 @@ class ProcessChange(CaseInsensitive):
     processData = Nested(ProcessData)
     assignment = Nested(Assignment)
 
+    def fires(self, data: dict[str, Any]) -> bool:
+        return bool(data.get("trigger"))
 
-class TriggerData(CaseInsensitive):
+
+class TriggerData(SentWithTrigger):
     """The body of PATCH .../{id}/{trigger}."""
 
     formData = Dict(keys=String(), load_default=dict)
     documents = DOCUMENTS
+    processData = Nested(ProcessData)
     assignment = Nested(Assignment)
 
 

@@ -4,6 +4,7 @@ send, as they send them."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -11,7 +12,7 @@ from flask.testing import FlaskClient
 from pymongo.database import Database
 from werkzeug.test import TestResponse
 
-from tests.support import BASE, body_of, new_id, start_body, v2_body
+from tests.support import BASE, body_of, new_id, start, start_body, v2_body
 
 V2 = "/api/v2/process"
 
@@ -190,3 +191,106 @@ def test_v1_create_with_a_trailing_slash_is_201(client: FlaskClient):
     response = client.post(f"{BASE}/changeofname/", json=request)
     assert response.status_code == 201, response.get_json()
     assert body_of(response)["currentState"]["state"] == "EnterNewName"
+
+
+# --- progressing ----------------------------------------------------------------------------
+
+APPOINTMENT = {"appointmentDateTime": "2030-12-01T10:30:00"}
+DECISION = {"hoRecommendation": "approve", "housingAreaManagerName": "Jo Bloggs"}
+
+
+def at_state(client: FlaskClient, path: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
+    """A change of name process moved along `path`: (trigger, formData) pairs."""
+    process = start(client, "changeofname")
+    for trigger, form in path:
+        response = client.patch(
+            f"{BASE}/changeofname/{process['id']}/{trigger}",
+            json={"formData": form, "documents": [new_id()]},
+        )
+        assert response.status_code == 200, (trigger, response.get_json())
+        process = body_of(response)
+    return process
+
+
+TO_APPROVAL = [
+    ("EnterNewName", {"title": "Ms", "firstName": "Pat", "middleName": "", "surname": "Lee"}),
+    ("RequestDocumentsDes", {}),
+    (
+        "ReviewDocuments",
+        {"seenPhotographicId": True, "seenSecondId": True, "atLeastOneDocument": True},
+    ),
+    ("SubmitApplication", {}),
+    ("TenureInvestigation", {"tenureInvestigationRecommendation": "approve"}),
+]
+SCREENS = {
+    "ScheduleInterview": TO_APPROVAL,
+    "ScheduleTenureAppointment": [*TO_APPROVAL, ("HOApproval", DECISION)],
+}
+
+
+def front_end_body(form: dict[str, Any], repeated: dict[str, Any] | None = None) -> dict:
+    """The appointment screens' body: formData and documents, and the same again under
+    processData (or `repeated` there)."""
+    again = {"formData": dict(form), "documents": []} if repeated is None else repeated
+    return {"formData": form, "documents": [], "processData": again}
+
+
+def url_forms(process: dict[str, Any], trigger: str) -> list[tuple[str, Callable]]:
+    """The two ways to send a trigger: named in the URL, or in the body."""
+    base = f"{BASE}/changeofname/{process['id']}"
+    return [
+        (f"{base}/{trigger}", lambda body: body),
+        (base, lambda body: {"trigger": trigger, **body}),
+    ]
+
+
+@pytest.mark.parametrize("trigger", sorted(SCREENS))
+@pytest.mark.parametrize("form", ["url", "body"])
+def test_appointments_with_process_data_repeating_form_data_are_accepted(
+    client: FlaskClient, trigger: str, form: str
+):
+    """ScheduleInterview and ScheduleTenureAppointment arrive with formData and documents,
+    and the same again under processData: the trigger fires with formData, and processData is
+    not stored."""
+    process = at_state(client, SCREENS[trigger])
+    path, shape = url_forms(process, trigger)[form == "body"]
+    response = client.patch(path, json=shape(front_end_body(APPOINTMENT)))
+    assert response.status_code == 200, response.get_json()
+    current = body_of(response)["currentState"]
+    assert current["trigger"] == trigger
+    assert current["processData"]["formData"] == APPOINTMENT
+    assert "processData" not in current["processData"]["formData"]
+
+
+@pytest.mark.parametrize(
+    ("repeated", "field"),
+    [
+        ({"formData": {"appointmentDateTime": "2030-12-02T09:00:00"}}, "processData.formData"),
+        ({"formData": {}}, "processData.formData"),
+        ({"documents": [new_id()]}, "processData.documents"),
+        ({"formData": {"appointmentDateTime": True}}, "processData.formData"),
+    ],
+)
+@pytest.mark.parametrize("form", ["url", "body"])
+def test_process_data_contradicting_form_data_is_400(
+    client: FlaskClient, db: Database, repeated: dict[str, Any], field: str, form: str
+):
+    """A processData that says something else than formData or documents is refused with 400
+    naming it, and the process is unchanged: which of the two was meant cannot be told."""
+    process = at_state(client, SCREENS["ScheduleInterview"])
+    path, shape = url_forms(process, "ScheduleInterview")[form == "body"]
+    before = stored(db)
+    response = client.patch(path, json=shape(front_end_body(APPOINTMENT, repeated)))
+    assert fields(problem_of(response, 400)) == [field]
+    assert stored(db) == before
+
+
+def test_process_data_alone_without_a_trigger_is_still_an_edit(client: FlaskClient):
+    """Without a trigger, processData is the edit of the current state, as before."""
+    process = at_state(client, TO_APPROVAL[:1])
+    response = client.patch(
+        f"{BASE}/changeofname/{process['id']}",
+        json={"processData": {"formData": {"middleName": "Ann"}}},
+    )
+    assert response.status_code == 200, response.get_json()
+    assert body_of(response)["currentState"]["processData"]["formData"]["middleName"] == "Ann"

@@ -107,7 +107,8 @@ def filter_failure(context: Any, failure: Any, case: Any, response: Any) -> bool
     """Keep every failure but a 400 for rules the document states in words rather than as a
     schema: a trigger this process type does not have, a pagination token the API did not
     issue, a processName differing from the one in the URL, formData nested too deep, a v2
-    start whose related entities do not include the target itself. And the
+    start whose related entities do not include the target itself, a processData sent with a
+    trigger that does not repeat its formData and documents. And the
     documented 501 for an SVG diagram on a machine without Graphviz (`dot`)."""
     if response.status_code == 501 and shutil.which("dot") is None:
         return _problem_type(response) != "urn:processes-api:problem:graphviz-not-installed"
@@ -124,11 +125,16 @@ def filter_failure(context: Any, failure: Any, case: Any, response: Any) -> bool
         or detail.startswith("The paginationToken is not valid")
         or detail.startswith("processName in the body differs from the one in the URL")
         or messages == {f"Nested deeper than {forms.MAX_DEPTH} levels."}
-        or (
-            bool(messages)
-            and all(m.startswith("RelatedEntities must contain object with") for m in messages)
-        )
+        or (bool(messages) and all(m.startswith(IN_WORDS) for m in messages))
     )
+
+
+IN_WORDS = (
+    "RelatedEntities must contain object with",
+    "Differs from formData",
+    "Differs from documents",
+)
+"""The messages of those rules stated in words that a 400 may carry alone."""
 
 
 def _problem_type(response: Any) -> str | None:
