@@ -76,6 +76,20 @@ def validate_form(schema: Mapping[str, Any], form_data: dict[str, Any], what: st
         )
 
 
+def drop_unanswered(schema: Mapping[str, Any], form_data: dict[str, Any]) -> dict[str, Any]:
+    """`form_data` without the optional questions sent as "" whose answers are an enumeration
+    without "": the existing front end sends an unanswered select that way, and an unanswered
+    optional question is one left out (neither checked nor stored)."""
+    required = set(schema.get("required", ()))
+    properties = schema.get("properties", {})
+
+    def unanswered(key: str, value: Any) -> bool:
+        answers = properties.get(key, {}).get("enum")
+        return value == "" and key not in required and answers is not None and "" not in answers
+
+    return {key: value for key, value in form_data.items() if not unanswered(key, value)}
+
+
 def _field_errors(error: ValidationError) -> list[FieldError]:
     base = "formData" + "".join(f".{part}" for part in error.path)
     schema = error.schema if isinstance(error.schema, dict) else {}

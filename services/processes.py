@@ -38,7 +38,7 @@ from services.errors import (
     UnknownProcessName,
     UnknownTrigger,
 )
-from services.forms import check_storable, validate_form
+from services.forms import check_storable, drop_unanswered, validate_form
 from storage import ProcessQuery, sort_value
 from storage.errors import ProcessNotFound, StaleProcess
 
@@ -139,6 +139,7 @@ def start(repo: Repository, request: NewProcess, ctx: Context, dispatch: Dispatc
             unprocessable=True,
         )
     ctx.policy.check_start(ctx.groups, definition.name, request.assignment.get("patch"))
+    request = replace(request, form_data=drop_unanswered(definition.start_form, request.form_data))
     check_storable(request.form_data, "formData")
     check_storable(request.related_entities, "relatedEntities")
     check_storable(request.assignment, "assignment")
@@ -228,6 +229,7 @@ def fire(
     if trigger is None:
         raise UnknownTrigger(trigger_name, process_name, sorted(definition.client_triggers))
     ctx.policy.check_trigger(ctx.groups, trigger.name)
+    form_data = drop_unanswered(trigger.form or {}, form_data)
     check_storable(form_data, "formData")
     if assignment is not None:
         check_storable(assignment, "assignment")

@@ -12,6 +12,8 @@ from flask.testing import FlaskClient
 from pymongo.database import Database
 from werkzeug.test import TestResponse
 
+import machines
+from tests.api.test_workflows import path_to, take
 from tests.support import BASE, body_of, new_id, start, start_body, v2_body
 
 V2 = "/api/v2/process"
@@ -294,3 +296,47 @@ def test_process_data_alone_without_a_trigger_is_still_an_edit(client: FlaskClie
     )
     assert response.status_code == 200, response.get_json()
     assert body_of(response)["currentState"]["processData"]["formData"]["middleName"] == "Ann"
+
+
+MANUAL_CHECKS = {
+    "br11": "true",
+    "br12": "false",
+    "br13": "false",
+    "br15": "false",
+    "br16": "false",
+    "br7": "false",
+    "br8": "false",
+    "br9": "false",
+}
+
+
+@pytest.mark.parametrize("form", ["url", "body"])
+def test_manual_eligibility_with_an_unanswered_select_is_accepted(
+    client: FlaskClient, app, form: str
+):
+    """CheckManualEligibility arrives, with br9 "false", as proposedTenantExistingPropertyOrTenure:
+    "" (the select the front end leaves empty): an unanswered question, not a 422, and not
+    stored."""
+    definition = machines.get("soletojoint")
+    assert definition is not None
+    process = start(client, "soletojoint")
+    for edge in path_to(definition, "AutomatedChecksPassed"):
+        process = take(client, app, definition, process, edge)
+    sent = {**MANUAL_CHECKS, "proposedTenantExistingPropertyOrTenure": ""}
+    path, shape = url_forms(process, "CheckManualEligibility")[form == "body"]
+    path = path.replace("changeofname", "soletojoint")
+    response = client.patch(path, json=shape({"formData": sent, "documents": []}))
+    assert response.status_code == 200, response.get_json()
+    current = body_of(response)["currentState"]
+    assert current["state"] == "ManualChecksPassed"
+    assert current["processData"]["formData"] == MANUAL_CHECKS
+
+
+def test_an_unanswered_select_is_refused_when_the_answer_is_not_optional(client: FlaskClient):
+    """ "" stays an invalid answer where the question must be answered (a required enum)."""
+    process = at_state(client, TO_APPROVAL[:4])
+    response = client.patch(
+        f"{BASE}/changeofname/{process['id']}/TenureInvestigation",
+        json={"formData": {"tenureInvestigationRecommendation": ""}},
+    )
+    assert fields(problem_of(response, 422)) == ["formData.tenureInvestigationRecommendation"]

@@ -9,8 +9,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
+import machines
 from services.errors import InvalidInput
-from services.forms import NO_MARKUP_PATTERN, check_storable, has_markup
+from services.forms import (
+    NO_MARKUP_PATTERN,
+    check_storable,
+    drop_unanswered,
+    has_markup,
+    validate_form,
+)
 
 MARKUP = ["<b>", "a<script>", "<!-- x", "</p>", "<?xml", "&#60;", "x&#x3c;", "<<a", "&&#"]
 HARMLESS = ["a < b", "5<6", "Tom & Jerry", "&amp;", "<3", "x<", "&", "<", "< a", "<&", ""]
@@ -51,3 +58,57 @@ def test_markup_anywhere_in_stored_data_is_refused(value: dict, field: str):
         check_storable(value, "formData")
     assert not refused.value.unprocessable
     assert [e.field for e in refused.value.errors] == [field]
+
+
+def questions(required: bool) -> list[tuple[str, str, str]]:
+    """(process, trigger, key) of every enumerated question of every client trigger without ""
+    among its answers, optional or required."""
+    found = []
+    for definition in machines.registry().values():
+        for trigger in definition.client_triggers.values():
+            form = trigger.form or {}
+            for key, schema in form.get("properties", {}).items():
+                if "enum" in schema and "" not in schema["enum"]:
+                    if (key in form.get("required", ())) == required:
+                        found.append((definition.name, trigger.name, key))
+    return found
+
+
+def form_of(process_name: str, trigger_name: str) -> dict:
+    return dict(machines.registry()[process_name].client_triggers[trigger_name].form or {})
+
+
+@pytest.mark.parametrize(("process_name", "trigger", "key"), questions(required=False))
+def test_an_optional_enumerated_question_sent_empty_is_left_out(
+    process_name: str, trigger: str, key: str
+):
+    """ "" for an optional enumerated answer is an unanswered question: dropped, so the form
+    passes its schema and nothing is stored for it."""
+    form = form_of(process_name, trigger)
+    example = dict(machines.registry()[process_name].client_triggers[trigger].example or {})
+    sent = {**example, key: ""}
+    with pytest.raises(InvalidInput):
+        validate_form(form, sent, trigger)
+    kept = drop_unanswered(form, sent)
+    assert kept == {k: v for k, v in example.items() if k != key}
+    validate_form(form, kept, trigger)
+
+
+@pytest.mark.parametrize(("process_name", "trigger", "key"), questions(required=True))
+def test_a_required_enumerated_question_sent_empty_is_still_refused(
+    process_name: str, trigger: str, key: str
+):
+    """A required question cannot be left unanswered: "" stays, and the schema refuses it."""
+    form = form_of(process_name, trigger)
+    sent = {key: ""}
+    assert drop_unanswered(form, sent) == sent
+
+
+def test_empty_text_and_enumerations_allowing_empty_are_kept():
+    """Only enumerations without "" are affected: an empty text answer, or "" where the
+    answers include it, is an answer."""
+    form = {
+        "type": "object",
+        "properties": {"note": {"type": "string"}, "pick": {"enum": ["", "a"]}},
+    }
+    assert drop_unanswered(form, {"note": "", "pick": ""}) == {"note": "", "pick": ""}
