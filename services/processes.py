@@ -240,7 +240,11 @@ def fire(
         if trigger.name not in permitted:
             raise _not_allowed(definition, trigger.name, process.state)
         validate_form(trigger.form or {}, form_data, trigger.name)
-        unmet = [r for r in trigger.requires if not r.check(process, form_data)]
+        # Requirements are judged on the process as this request leaves it: the documents it
+        # brings count as attached (ReviewDocuments names the ones reviewed).
+        brought = [*process.current_state.documents, *documents]
+        left = replace(process, current_state=replace(process.current_state, documents=brought))
+        unmet = [r for r in trigger.requires if not r.check(left, form_data)]
         if unmet:
             raise InvalidInput(
                 f"{trigger.name} cannot be sent yet: " + " ".join(r.message for r in unmet),

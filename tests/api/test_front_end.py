@@ -340,3 +340,46 @@ def test_an_unanswered_select_is_refused_when_the_answer_is_not_optional(client:
         json={"formData": {"tenureInvestigationRecommendation": ""}},
     )
     assert fields(problem_of(response, 422)) == ["formData.tenureInvestigationRecommendation"]
+
+
+REVIEW = {"seenPhotographicId": True, "seenSecondId": True, "atLeastOneDocument": True}
+
+
+def documents_requested(client: FlaskClient) -> dict[str, Any]:
+    """A change of name process waiting for documents, none attached."""
+    process = start(client, "changeofname")
+    for trigger, form in TO_APPROVAL[:2]:
+        response = client.patch(
+            f"{BASE}/changeofname/{process['id']}/{trigger}", json={"formData": form}
+        )
+        assert response.status_code == 200, response.get_json()
+    return body_of(response)
+
+
+@pytest.mark.parametrize("form", ["url", "body"])
+def test_review_documents_counts_the_documents_it_reviews(client: FlaskClient, form: str):
+    """ReviewDocuments arrives with the reviewed documents' ids in its own `documents`: they
+    count as attached, and are the new state's documents."""
+    process = documents_requested(client)
+    assert process["currentState"]["processData"]["documents"] == []
+    reviewed = [new_id(), new_id()]
+    path, shape = url_forms(process, "ReviewDocuments")[form == "body"]
+    response = client.patch(path, json=shape({"formData": REVIEW, "documents": reviewed}))
+    assert response.status_code == 200, response.get_json()
+    current = body_of(response)["currentState"]
+    assert current["state"] == "DocumentChecksPassed"
+    assert current["processData"]["documents"] == reviewed
+
+
+@pytest.mark.parametrize("form", ["url", "body"])
+def test_review_documents_without_any_document_is_still_422(
+    client: FlaskClient, db: Database, form: str
+):
+    """With no document attached and none in the request, ReviewDocuments is refused as
+    before, and nothing changes."""
+    process = documents_requested(client)
+    before = stored(db)
+    path, shape = url_forms(process, "ReviewDocuments")[form == "body"]
+    response = client.patch(path, json=shape({"formData": REVIEW, "documents": []}))
+    assert fields(problem_of(response, 422)) == ["documents"]
+    assert stored(db) == before
