@@ -312,6 +312,8 @@ def _describe_bodies(spec: dict[str, Any]) -> None:
             "Without a trigger: the edit of the current state. With one: ignored, and refused "
             "unless its formData and documents repeat those sent."
         )
+    if "Assignment" in schemas:
+        schemas["Assignment"]["dependentRequired"] = {"value": ["type"]}
     trigger_data = schemas.get("TriggerData")
     if trigger_data:
         trigger_data["properties"]["processData"]["description"] = (

@@ -93,7 +93,11 @@ class RelatedEntity(CaseInsensitive):
 
 
 class Assignment(CaseInsensitive):
-    """Who the process is with: a patch, and optionally a team and an officer."""
+    """Who the process is with: a patch, and optionally a team and an officer.
+
+    The existing API's shape, `{"type": "patch", "value": "E3"}` (its clients also send
+    `"patch": "E3"` alongside), is accepted and stored as `{"patch": "E3"}`.
+    """
 
     patch = text(100)
     patchId = text(100)
@@ -101,6 +105,34 @@ class Assignment(CaseInsensitive):
     team = text(100)
     officerId = text(100)
     officerName = text(200)
+    type = String(
+        validate=OneOf(["patch"]),
+        metadata={"description": "The existing API's kind of assignment; only `patch`."},
+    )
+    value = String(
+        allow_none=True,
+        validate=[Length(max=100), no_markup],
+        metadata={**TEXT, "description": "With `type`: the patch; the same as `patch` if both."},
+    )
+
+    @validates_schema
+    def agrees_with_itself(self, data: dict[str, Any], **_: Any) -> None:
+        """`value` comes with its `type`, and names the patch `patch` names, if both are sent."""
+        if "value" not in data:
+            return
+        if "type" not in data:
+            raise ValidationError("Required with value.", field_name="type")
+        if "patch" in data and data["patch"] != data["value"]:
+            raise ValidationError(
+                f"Differs from patch ({data['patch']!r}): send one patch.", field_name="value"
+            )
+
+    @post_load
+    def as_patch(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        data.pop("type", None)
+        if "value" in data:
+            data["patch"] = data.pop("value")
+        return data
 
 
 class PatchAssignment(CaseInsensitive):

@@ -14,6 +14,7 @@ from werkzeug.test import TestResponse
 
 import machines
 from tests.api.test_workflows import path_to, take
+from tests.conftest import signed_in
 from tests.support import BASE, body_of, new_id, start, start_body, v2_body
 
 V2 = "/api/v2/process"
@@ -383,3 +384,78 @@ def test_review_documents_without_any_document_is_still_422(
     response = client.patch(path, json=shape({"formData": REVIEW, "documents": []}))
     assert fields(problem_of(response, 422)) == ["documents"]
     assert stored(db) == before
+
+
+# --- assigning ------------------------------------------------------------------------------
+
+
+def assign(client: FlaskClient, process: dict[str, Any], how: str, assignment: Any):
+    """Send `assignment` as an edit, with a trigger in the body, or with one in the URL."""
+    url = f"{BASE}/changeofname/{process['id']}"
+    if how == "edit":
+        return client.patch(url, json={"assignment": assignment})
+    cancel = {"formData": {"comment": "x"}, "assignment": assignment}
+    if how == "trigger":
+        return client.patch(url, json={"trigger": "CancelProcess", **cancel})
+    return client.patch(f"{url}/CancelProcess", json=cancel)
+
+
+@pytest.mark.parametrize("how", ["edit", "trigger", "url"])
+@pytest.mark.parametrize(
+    "sent",
+    [
+        {"type": "patch", "value": "E3", "patch": "E3"},
+        {"type": "patch", "value": "E3"},
+        {"Type": "patch", "Value": "E3"},
+    ],
+)
+def test_the_existing_apis_assignment_shape_is_stored_as_a_patch(
+    client: FlaskClient, how: str, sent: dict[str, Any]
+):
+    """{"type": "patch", "value": "E3", "patch": "E3"}, the existing API's assignment, assigns
+    the case to patch E3, stored in this API's shape."""
+    process = start(client, "changeofname")
+    response = assign(client, process, how, sent)
+    assert response.status_code == 200, response.get_json()
+    assert body_of(response)["currentState"]["assignment"] == {"patch": "E3"}
+
+
+@pytest.mark.parametrize("how", ["edit", "trigger", "url"])
+@pytest.mark.parametrize(
+    ("sent", "field"),
+    [
+        ({"type": "patch", "value": "E3", "patch": "E4"}, "assignment.value"),
+        ({"type": "patch", "value": "E3", "patch": None}, "assignment.value"),
+        ({"type": "team", "value": "area-managers"}, "assignment.type"),
+        ({"value": "E3"}, "assignment.type"),
+    ],
+)
+def test_an_assignment_contradicting_itself_is_400(
+    client: FlaskClient, db: Database, how: str, sent: dict[str, Any], field: str
+):
+    """type, value and patch that do not agree (two patches, a kind other than patch, a value
+    of no kind) are refused naming the field, and nothing changes."""
+    process = start(client, "changeofname")
+    before = stored(db)
+    assert fields(problem_of(assign(client, process, how, sent), 400)) == [field]
+    assert stored(db) == before
+
+
+def test_the_existing_apis_assignment_shape_starts_a_case_on_that_patch(client: FlaskClient):
+    """The same shape when starting a process."""
+    response = client.post(
+        BASE, json=start_body("changeofname", assignment={"type": "patch", "value": "E3"})
+    )
+    assert response.status_code == 201, response.get_json()
+    assert body_of(response)["currentState"]["assignment"] == {"patch": "E3"}
+
+
+def test_the_patch_in_value_is_the_one_authorised(app, client: FlaskClient):
+    """An officer cannot hand a case to another patch by naming it in `value`."""
+    officer = signed_in(app, ["housing-officers", "patch:E1"])
+    process = start(officer, "changeofname", assignment={"patch": "E1"})
+    response = officer.patch(
+        f"{BASE}/changeofname/{process['id']}",
+        json={"assignment": {"type": "patch", "value": "E9"}},
+    )
+    assert response.status_code == 403, response.get_json()

@@ -108,7 +108,8 @@ def filter_failure(context: Any, failure: Any, case: Any, response: Any) -> bool
     schema: a trigger this process type does not have, a pagination token the API did not
     issue, a processName differing from the one in the URL, formData nested too deep, a v2
     start whose related entities do not include the target itself, a processData sent with a
-    trigger that does not repeat its formData and documents. And the
+    trigger that does not repeat its formData and documents, an assignment whose value and
+    patch differ. And the
     documented 501 for an SVG diagram on a machine without Graphviz (`dot`)."""
     if response.status_code == 501 and shutil.which("dot") is None:
         return _problem_type(response) != "urn:processes-api:problem:graphviz-not-installed"
@@ -133,6 +134,7 @@ IN_WORDS = (
     "RelatedEntities must contain object with",
     "Differs from formData",
     "Differs from documents",
+    "Differs from patch",
 )
 """The messages of those rules stated in words that a 400 may carry alone."""
 
