@@ -129,6 +129,7 @@ class Assignment(CaseInsensitive):
 
     @post_load
     def as_patch(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        """Store the existing API's shape as this API's: the value is the patch."""
         data.pop("type", None)
         if "value" in data:
             data["patch"] = data.pop("value")
@@ -230,6 +231,7 @@ class SentWithTrigger(CaseInsensitive):
     repeats them, refused when it says something else, and dropped either way."""
 
     def fires(self, data: dict[str, Any]) -> bool:
+        """Whether this body fires a trigger (always, where the URL names it)."""
         return True
 
     @validates_schema
@@ -251,6 +253,7 @@ class SentWithTrigger(CaseInsensitive):
 
     @post_load
     def drop_process_data(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        """Leave out the repeat, so that only formData and documents reach the use case."""
         if self.fires(data):
             data.pop("processData", None)
         return data
@@ -266,6 +269,7 @@ class ProcessChange(SentWithTrigger):
     assignment = Nested(Assignment)
 
     def fires(self, data: dict[str, Any]) -> bool:
+        """Whether this body fires a trigger: it names one."""
         return bool(data.get("trigger"))
 
 
