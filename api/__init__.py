@@ -14,7 +14,7 @@ from flask import Response, g, request
 from flask.cli import ScriptInfo
 
 import settings as settings_module
-from api import auth, cli, docs, errors, headers, health, openapi, problems, processes
+from api import auth, bodies, cli, docs, errors, headers, health, openapi, problems, processes
 from services.authorisation import Policy
 from services.paging import PageTokens
 from services.processes import Dispatch
@@ -110,6 +110,7 @@ def create_app(
             response.headers[CORRELATION_HEADER] = correlation_id
         return response
 
+    bodies.install(app)  # after authentication: JSON bodies checked before any route reads them
     return app
 
 

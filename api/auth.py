@@ -11,7 +11,9 @@ from typing import Any
 
 import jwt
 from flask import g, request
+from jsonschema import Draft202012Validator
 
+from api.bodies import lone_surrogates
 from services.authorisation import token_groups
 from settings import Settings
 
@@ -23,6 +25,26 @@ PUBLIC_ENDPOINTS = {
     "static",
 }
 LEEWAY_SECONDS = 30
+
+CLAIMS = Draft202012Validator(
+    {
+        "type": "object",
+        "properties": {
+            "sub": {"type": "string", "minLength": 1},
+            "name": {"type": ["string", "null"]},
+            "email": {"type": ["string", "null"]},
+            "groups": {"type": ["array", "string", "null"], "items": {"type": "string"}},
+        },
+        "required": ["sub"],
+    }
+)
+"""The claims the service reads from a token, and the types it can use them as."""
+EXPECTED = {
+    "sub": "a non-empty string",
+    "name": "a string",
+    "email": "a string",
+    "groups": "a list of strings",
+}
 
 
 class Unauthenticated(Exception):
@@ -71,8 +93,21 @@ def authenticate(verifier: TokenVerifier) -> None:
         raise Unauthenticated("The token has expired.") from None
     except (jwt.PyJWTError, ValueError) as error:
         raise Unauthenticated(f"The token is not valid: {error}") from None
+    check_claims(claims)
     g.actor = {"id": str(claims["sub"]), "name": claims.get("name"), "email": claims.get("email")}
     g.groups = token_groups(claims.get("groups"))
+
+
+def check_claims(claims: dict[str, Any]) -> None:
+    """Refuse a token whose claims the service cannot use as they are: a well-signed token
+    with a number for `groups`, say, is as unusable as a forged one."""
+    read = {name: claims[name] for name in EXPECTED if name in claims}
+    for error in CLAIMS.iter_errors(read):
+        name = str(error.absolute_path[0]) if error.absolute_path else "sub"
+        raise Unauthenticated(f"The token's {name} claim must be {EXPECTED[name]}.")
+    for path in lone_surrogates(read):
+        name = path.split("[", 1)[0]
+        raise Unauthenticated(f"The token's {name} claim holds a lone UTF-16 surrogate.")
 
 
 def mint(

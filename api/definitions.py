@@ -14,10 +14,9 @@ import machines
 from api import openapi
 from api.deps import context, repository
 from api.problems import problem
-from api.schemas import is_uuid
+from api.schemas import path_id
 from machines import describe
 from services import definitions, processes
-from services.errors import FieldError, InvalidInput
 
 bp = APIBlueprint("definitions", __name__, url_prefix="/api/v1", tag="Process definitions")
 
@@ -126,15 +125,7 @@ def get(process_name: str, query: dict[str, Any]) -> Response:
 )
 def diagram(process_name: str, process_id: str, query: dict[str, Any]) -> Response:
     """The definition drawn with this process's current state and path highlighted."""
-    try:
-        is_uuid(process_id)
-    except Exception:  # noqa: BLE001 - any malformed id is the same client error
-        raise InvalidInput(
-            "The process id in the URL is not a UUID.",
-            [FieldError("id", "Must be a UUID.")],
-            unprocessable=False,
-        ) from None
-    process = processes.get(repository(), process_name, process_id, context())
+    process = processes.get(repository(), process_name, path_id(process_id), context())
     if query["format"] == "json":
         return _json(
             {

@@ -26,7 +26,7 @@ from api import openapi
 from api.deps import context, dispatcher, if_match, repository
 from api.problems import problem
 from api.representation import etag, iso
-from api.schemas import is_uuid
+from api.schemas import path_id
 from services import documents
 from services.errors import FieldError, InvalidInput
 from storage.documents import DocumentInfo, DocumentNotFound, DocumentStore, document_store
@@ -115,7 +115,7 @@ def allow_upload_size() -> None:
 )
 def upload(process_name: str, process_id: str, form: dict[str, Any]) -> Response:
     """Store the uploaded file and attach it to the process."""
-    process_id = _checked_id(process_id, "id")
+    process_id = path_id(process_id, "id")
     # webargs ignores unknown multipart fields; say so rather than drop them silently. A part
     # without a name is listed under None: report it as the field "".
     unexpected = sorted({name or "" for name in (*request.form, *request.files)} - {"file"})
@@ -156,7 +156,7 @@ def upload(process_name: str, process_id: str, form: dict[str, Any]) -> Response
 def list_documents(process_name: str, process_id: str) -> Response:
     """The metadata of the documents stored for the process."""
     found = documents.list_documents(
-        repository(), _files(), process_name, _checked_id(process_id, "id"), context()
+        repository(), _files(), process_name, path_id(process_id, "id"), context()
     )
     return _json({"results": [document_json(info) for info in found]}, 200)
 
@@ -184,8 +184,8 @@ def download(process_name: str, process_id: str, document_id: str) -> Response:
         repository(),
         _files(),
         process_name,
-        _checked_id(process_id, "id"),
-        _checked_id(document_id, "documentId"),
+        path_id(process_id, "id"),
+        path_id(document_id, "documentId"),
         context(),
     )
     info = found.info
@@ -222,8 +222,8 @@ def delete(process_name: str, process_id: str, document_id: str) -> Response:
         repository(),
         _files(),
         process_name,
-        _checked_id(process_id, "id"),
-        _checked_id(document_id, "documentId"),
+        path_id(process_id, "id"),
+        path_id(document_id, "documentId"),
         context(),
         dispatcher(),
         expected_version=if_match(),
@@ -325,18 +325,6 @@ def _files() -> DocumentStore:
         store.create_indexes()  # idempotent; once per app, on first use
         current_app.extensions[_INDEXED] = True
     return store
-
-
-def _checked_id(value: str, field: str) -> str:
-    try:
-        is_uuid(value)
-    except Exception:  # noqa: BLE001 - any malformed id is the same client error
-        raise InvalidInput(
-            f"The {field} in the URL is not a UUID.",
-            [FieldError(field, "Must be a UUID.")],
-            unprocessable=False,
-        ) from None
-    return value
 
 
 def _json(body: Any, status: int, **headers: str) -> Response:

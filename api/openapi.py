@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import current_app
+
 import machines
-from api import problems
+from api import bodies, problems
+from api.schemas import UUID, V2_RELATED_TARGET_TYPES
 from services import forms
 
 PROBLEM = "application/problem+json"
@@ -164,19 +167,23 @@ def form_data_schemas() -> dict[str, Any]:
     description = (
         f"Form fields. Keys may not start with `$` or contain `.`; at most {forms.MAX_KEYS} keys "
         f"per object, {forms.MAX_ITEMS} items per array and {forms.MAX_DEPTH} levels of "
-        "nesting; numbers fit in 64 bits."
+        "nesting; numbers fit in 64 bits; no key or text holds markup (a `<` before a letter, "
+        "`!`, `/` or `?`, or `&#`)."
     )
     return {
         "FormData": {
             "type": "object",
             "description": description,
             "maxProperties": forms.MAX_KEYS,
-            "propertyNames": {"pattern": FORM_KEY},
+            "propertyNames": {
+                "allOf": [{"pattern": FORM_KEY}, {"pattern": forms.NO_MARKUP_PATTERN}]
+            },
             "additionalProperties": _ref("FormValue"),
         },
         "FormValue": {
             "anyOf": [
-                {"type": ["null", "boolean", "string"]},
+                {"type": ["null", "boolean"]},
+                {"type": "string", "pattern": forms.NO_MARKUP_PATTERN},
                 {"type": "number", "minimum": forms.MIN_NUMBER, "maximum": forms.MAX_NUMBER},
                 {"type": "array", "maxItems": forms.MAX_ITEMS, "items": _ref("FormValue")},
                 _ref("FormData"),
@@ -200,6 +207,7 @@ def finish(spec: dict[str, Any] | str) -> dict[str, Any] | str:
     _describe_path_parameters(spec)
     _describe_conditional_headers(spec)
     _describe_bodies(spec)
+    _describe_body_refusals(spec)
     _require_bodies(spec)
     spec["security"] = [{"BearerAuth": []}]
     for path, operations in spec.get("paths", {}).items():
@@ -230,8 +238,8 @@ def _describe_path_parameters(spec: dict[str, Any]) -> None:
     names = sorted(machines.registry())
     schemas: dict[str, dict[str, Any]] = {
         "process_name": {"type": "string", "enum": names},
-        "process_id": {"type": "string", "format": "uuid"},
-        "document_id": {"type": "string", "format": "uuid"},
+        "process_id": {"type": "string", **UUID},
+        "document_id": {"type": "string", **UUID},
         "trigger": _trigger_schema(),
     }
     for operations in spec.get("paths", {}).values():
@@ -272,16 +280,67 @@ def _describe_bodies(spec: dict[str, Any]) -> None:
     for name in ("NewProcess", "NewProcessNamed"):
         if name in schemas:
             schemas[name]["properties"]["processName"]["enum"] = names
-    for name in ("NewProcess", "NewProcessNamed", "ProcessData", "ProcessChange", "TriggerData"):
+    v2 = schemas.get("NewProcessV2")
+    if v2:
+        # One of each target type; that one is the target itself is said in words.
+        v2["properties"]["relatedEntities"]["allOf"] = [
+            {"contains": {"properties": {"targetType": {"const": kind}}}}
+            for kind in V2_RELATED_TARGET_TYPES
+        ]
+        v2["properties"]["relatedEntities"]["description"] = (
+            f"Must include each of {', '.join(V2_RELATED_TARGET_TYPES)}, and an entry whose id "
+            "and targetType are the targetId and targetType."
+        )
+    for name in (
+        "NewProcess",
+        "NewProcessNamed",
+        "NewProcessV2",
+        "ProcessData",
+        "ProcessChange",
+        "TriggerData",
+    ):
         if "formData" in schemas.get(name, {}).get("properties", {}):
             schemas[name]["properties"]["formData"] = _ref("FormData")
     change = schemas.get("ProcessChange")
     if change:
         change["properties"]["trigger"].update(_trigger_schema())
         # A trigger comes with formData and documents; an edit of the current state sends
-        # processData (and/or assignment) and no trigger.
-        change["not"] = {"required": ["trigger", "processData"]}
+        # processData (and/or assignment) and no trigger. With a trigger, processData may
+        # only repeat formData and documents (the existing front end sends both).
         change["dependentRequired"] = {"formData": ["trigger"], "documents": ["trigger"]}
+        change["properties"]["processData"]["description"] = (
+            "Without a trigger: the edit of the current state. With one: ignored, and refused "
+            "unless its formData and documents repeat those sent."
+        )
+    if "Assignment" in schemas:
+        schemas["Assignment"]["dependentRequired"] = {"value": ["type"]}
+    trigger_data = schemas.get("TriggerData")
+    if trigger_data:
+        trigger_data["properties"]["processData"]["description"] = (
+            "Ignored, and refused unless its formData and documents repeat those sent."
+        )
+
+
+def _describe_body_refusals(spec: dict[str, Any]) -> None:
+    """Document the refusals `api.bodies` makes of any JSON body: too large (413), not JSON
+    (415), nested too deep or holding lone surrogates (400)."""
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    for operations in spec.get("paths", {}).values():
+        for method, operation in operations.items():
+            content = operation.get("requestBody", {}).get("content", {})
+            if method not in ("post", "put", "patch") or "multipart/form-data" in content:
+                continue
+            responses = operation.setdefault("responses", {})
+            responses.setdefault("400", _problem("Malformed request."))
+            responses.setdefault("413", _problem(f"The body is larger than {limit} bytes."))
+            responses.setdefault("415", _problem("The body is not application/json."))
+            if content:
+                operation["description"] = (
+                    operation.get("description", "")
+                    + f"\n\nThe body is JSON (`application/json` or a `+json` type), at most "
+                    f"{limit} bytes, nested at most {bodies.MAX_DEPTH} levels, "
+                    "without lone UTF-16 surrogates."
+                ).strip()
 
 
 def _describe_conditional_headers(spec: dict[str, Any]) -> None:

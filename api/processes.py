@@ -17,15 +17,17 @@ from api.schemas import (
     ListQuery,
     NewProcess,
     NewProcessNamed,
+    NewProcessV2,
     ProcessChange,
     TriggerData,
-    is_uuid,
+    path_id,
 )
 from services import automation, processes
 from services.errors import FieldError, InvalidInput
 from storage import ProcessNotFound, ProcessQuery
 
-bp = APIBlueprint("processes", __name__, url_prefix="/api/v1", tag="Processes")
+bp = APIBlueprint("processes", __name__, url_prefix="/api", tag="Processes")
+"""Versions are in the rules: v1, and v2's create, the one v2 route of the existing API."""
 
 
 class TriggerConverter(BaseConverter):
@@ -46,7 +48,7 @@ PROCESS_RESPONSE = openapi.process_response
 ERRORS = openapi.problem_responses
 
 
-@bp.post("/process")
+@bp.post("/v1/process")
 @bp.input(NewProcessNamed, arg_name="body")
 @bp.doc(
     summary="Start a process",
@@ -57,7 +59,8 @@ def create(body: dict[str, Any]) -> Response:
     return _start(body["processName"], body)
 
 
-@bp.post("/process/<process_name>")
+@bp.post("/v1/process/<process_name>")
+@bp.post("/v1/process/<process_name>/")
 @bp.input(NewProcess, arg_name="body")
 @bp.doc(
     summary="Start a process of the type in the URL",
@@ -74,7 +77,23 @@ def create_named(process_name: str, body: dict[str, Any]) -> Response:
     return _start(process_name, body)
 
 
-@bp.get("/process")
+@bp.post("/v2/process/<process_name>")
+@bp.post("/v2/process/<process_name>/")
+@bp.input(NewProcessV2, arg_name="body")
+@bp.doc(
+    summary="Start a process from the existing API's v2 body",
+    description="The body of the existing Processes API's v2 create, as the Manage My Home "
+    "front end sends it: `patchAssignment` (required) becomes the case's assignment, and "
+    "`relatedEntities` must include a tenure, a person and an asset, and the target itself "
+    "(an entry whose `id` and `targetType` are the `targetId` and `targetType`).",
+    responses={201: PROCESS_RESPONSE("The process, in its first state."), **ERRORS(400, 404, 422)},
+)
+def create_v2(process_name: str, body: dict[str, Any]) -> Response:
+    """Start a process of the type named in the URL from a v2 body."""
+    return _start(process_name, body)
+
+
+@bp.get("/v1/process")
 @bp.input(ListQuery, location="query", arg_name="query", unknown=RAISE)
 @bp.doc(
     summary="List processes: by target, or a worktray by patch, officer, state or deadline",
@@ -110,19 +129,19 @@ def list_processes(query: dict[str, Any]) -> Response:
     return _json(body, 200)
 
 
-@bp.get("/process/<process_name>/<process_id>")
-@bp.get("/process/<process_name>/<process_id>/")
+@bp.get("/v1/process/<process_name>/<process_id>")
+@bp.get("/v1/process/<process_name>/<process_id>/")
 @bp.doc(
     summary="Get a process", responses={200: PROCESS_RESPONSE("The process."), **ERRORS(400, 404)}
 )
 def get(process_name: str, process_id: str) -> Response:
     """The process with this id; 404 if it is not a process of this type."""
-    process = processes.get(repository(), process_name, _checked_id(process_id), context())
+    process = processes.get(repository(), process_name, path_id(process_id), context())
     return _json(process_json(process), 200, ETag=etag(process))
 
 
-@bp.patch("/process/<process_name>/<process_id>")
-@bp.patch("/process/<process_name>/<process_id>/")
+@bp.patch("/v1/process/<process_name>/<process_id>")
+@bp.patch("/v1/process/<process_name>/<process_id>/")
 @bp.input(ProcessChange, arg_name="body")
 @bp.doc(
     summary="Progress a process, or edit its current state",
@@ -135,15 +154,9 @@ def get(process_name: str, process_id: str) -> Response:
 )
 def change(process_name: str, process_id: str, body: dict[str, Any]) -> Response:
     """Fire a trigger or edit the current state."""
-    process_id = _checked_id(process_id)
+    process_id = path_id(process_id)
     trigger = body.get("trigger")
     if trigger:
-        if "processData" in body:
-            raise InvalidInput(
-                "Send either a trigger with formData and documents, or processData, not both.",
-                [FieldError("processData", "Not allowed together with trigger.")],
-                unprocessable=False,
-            )
         return _fire(
             process_name,
             process_id,
@@ -174,7 +187,7 @@ def change(process_name: str, process_id: str, body: dict[str, Any]) -> Response
     return _json(process_json(process), 200, ETag=etag(process))
 
 
-@bp.patch("/process/<process_name>/<process_id>/<trigger:trigger>")
+@bp.patch("/v1/process/<process_name>/<process_id>/<trigger:trigger>")
 @bp.input(TriggerData, arg_name="body")
 @bp.doc(
     summary="Fire a trigger named in the URL",
@@ -184,7 +197,7 @@ def fire(process_name: str, process_id: str, trigger: str, body: dict[str, Any])
     """Fire `trigger` with `formData` and `documents`."""
     return _fire(
         process_name,
-        _checked_id(process_id),
+        path_id(process_id),
         trigger,
         body["formData"],
         body["documents"],
@@ -192,7 +205,7 @@ def fire(process_name: str, process_id: str, trigger: str, body: dict[str, Any])
     )
 
 
-@bp.post("/process/<process_name>/<process_id>/automation/retry")
+@bp.post("/v1/process/<process_name>/<process_id>/automation/retry")
 @bp.doc(
     summary="Queue a failed automated step again",
     description="For a process waiting in a state with an automated step, typically after "
@@ -207,7 +220,7 @@ def retry_automation(process_name: str, process_id: str) -> Response:
     process = automation.retry(
         repository(),
         process_name,
-        _checked_id(process_id),
+        path_id(process_id),
         context(),
         dispatcher(),
         expected_version=if_match(),
@@ -217,7 +230,7 @@ def retry_automation(process_name: str, process_id: str) -> Response:
 
 def _start(process_name: str, body: dict[str, Any]) -> Response:
     assignment = body.get("assignment") or {}
-    legacy = body.get("patchAssignment")
+    legacy = body.get("patchAssignment")  # the existing API's v2 form of an assignment
     if legacy and not assignment:
         assignment = {
             "patch": legacy["patchName"],
@@ -261,18 +274,6 @@ def _fire(
         expected_version=if_match(),
     )
     return _json(process_json(process), 200, ETag=etag(process))
-
-
-def _checked_id(process_id: str) -> str:
-    try:
-        is_uuid(process_id)
-    except Exception:  # noqa: BLE001 - any malformed id is the same client error
-        raise InvalidInput(
-            "The process id in the URL is not a UUID.",
-            [FieldError("id", "Must be a UUID.")],
-            unprocessable=False,
-        ) from None
-    return process_id
 
 
 def _json(body: Any, status: int, **headers: str) -> Response:

@@ -1,8 +1,8 @@
 """Check client data before it reaches a machine or the store.
 
 Two layers: `check_storable` refuses what must never be stored (operator-like keys, deep
-nesting); `validate_form` checks form data against a trigger's JSON Schema and names every
-failing field.
+nesting, markup); `validate_form` checks form data against a trigger's JSON Schema and names
+every failing field.
 """
 
 from __future__ import annotations
@@ -23,6 +23,15 @@ MAX_KEYS = 200
 MAX_ITEMS = 500
 MIN_NUMBER = -(2**63)
 MAX_NUMBER = 2**63 - 1
+
+MARKUP = re.compile(r"<[A-Za-z!/?]|&#")
+"""What the existing API's validators refuse as markup (its rule W42): a `<` followed by a
+letter, `!`, `/` or `?` (a tag, a comment, a processing instruction), or `&#` (a character
+reference). Front ends render what is stored; stored text holds none of these."""
+MARKUP_MESSAGE = "Markup is not accepted: no '<' before a letter, '!', '/' or '?', and no '&#'."
+NO_MARKUP_PATTERN = r"^(?:[^<&]|[<&]*<[^<&A-Za-z!/?]|[<&]*&[^<&#])*[<&]*$"
+"""The strings `MARKUP` does not match, as a JSON Schema pattern (which cannot negate): runs of
+`<` and `&` are harmless inside, and only what follows a run's last character matters."""
 
 _APPOINTMENT = re.compile(
     r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})?$"
@@ -67,6 +76,20 @@ def validate_form(schema: Mapping[str, Any], form_data: dict[str, Any], what: st
         )
 
 
+def drop_unanswered(schema: Mapping[str, Any], form_data: dict[str, Any]) -> dict[str, Any]:
+    """`form_data` without the optional questions sent as "" whose answers are an enumeration
+    without "": the existing front end sends an unanswered select that way, and an unanswered
+    optional question is one left out (neither checked nor stored)."""
+    required = set(schema.get("required", ()))
+    properties = schema.get("properties", {})
+
+    def unanswered(key: str, value: Any) -> bool:
+        answers = properties.get(key, {}).get("enum")
+        return value == "" and key not in required and answers is not None and "" not in answers
+
+    return {key: value for key, value in form_data.items() if not unanswered(key, value)}
+
+
 def _field_errors(error: ValidationError) -> list[FieldError]:
     base = "formData" + "".join(f".{part}" for part in error.path)
     schema = error.schema if isinstance(error.schema, dict) else {}
@@ -99,8 +122,14 @@ def _show(value: object) -> str:
     return repr(value)
 
 
+def has_markup(text: str) -> bool:
+    """Whether `text` holds what the existing API refuses as markup (`MARKUP`)."""
+    return MARKUP.search(text) is not None
+
+
 def check_storable(value: Any, where: str) -> None:
-    """Refuse keys MongoDB would read as operators or paths, and oversized nesting.
+    """Refuse keys MongoDB would read as operators or paths, oversized nesting, and markup
+    in any key or string.
 
     Client data is stored as given, never rewritten, so what cannot be stored safely is
     refused with 400 instead.
@@ -125,9 +154,15 @@ def _walk(value: Any, path: str, depth: int, errors: list[FieldError]) -> None:
                     FieldError(f"{path}.{key}", "Keys may not start with '$' or contain '.'.")
                 )
                 continue
+            if has_markup(key):
+                errors.append(FieldError(f"{path}.{key}", f"In the key: {MARKUP_MESSAGE}"))
+                continue
             _walk(item, f"{path}.{key}", depth + 1, errors)
     elif isinstance(value, bool):
         return
+    elif isinstance(value, str):
+        if has_markup(value):
+            errors.append(FieldError(path, MARKUP_MESSAGE))
     elif isinstance(value, float) and not math.isfinite(value):
         errors.append(FieldError(path, "NaN and Infinity are not JSON numbers."))
     elif isinstance(value, int | float) and not MIN_NUMBER <= value <= MAX_NUMBER:

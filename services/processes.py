@@ -36,7 +36,7 @@ from services.errors import (
     UnknownProcessName,
     UnknownTrigger,
 )
-from services.forms import check_storable, validate_form
+from services.forms import check_storable, drop_unanswered, validate_form
 from services.paging import PageTokens
 from storage import ProcessQuery
 from storage.errors import ProcessNotFound, StaleProcess
@@ -152,6 +152,7 @@ def start(repo: Repository, request: NewProcess, ctx: Context, dispatch: Dispatc
             unprocessable=True,
         )
     ctx.policy.check_start(ctx.groups, definition.name, request.assignment.get("patch"))
+    request = replace(request, form_data=drop_unanswered(definition.start_form, request.form_data))
     check_storable(request.form_data, "formData")
     check_storable(request.related_entities, "relatedEntities")
     check_storable(request.assignment, "assignment")
@@ -241,6 +242,7 @@ def fire(
     if trigger is None:
         raise UnknownTrigger(trigger_name, process_name, sorted(definition.client_triggers))
     ctx.policy.check_trigger(ctx.groups, trigger.name)
+    form_data = drop_unanswered(trigger.form or {}, form_data)
     check_storable(form_data, "formData")
     if assignment is not None:
         check_storable(assignment, "assignment")
@@ -251,7 +253,11 @@ def fire(
         if trigger.name not in permitted:
             raise _not_allowed(definition, trigger.name, process.state)
         validate_form(trigger.form or {}, form_data, trigger.name)
-        unmet = [r for r in trigger.requires if not r.check(process, form_data)]
+        # Requirements are judged on the process as this request leaves it: the documents it
+        # brings count as attached (ReviewDocuments names the ones reviewed).
+        brought = [*process.current_state.documents, *documents]
+        left = replace(process, current_state=replace(process.current_state, documents=brought))
+        unmet = [r for r in trigger.requires if not r.check(left, form_data)]
         if unmet:
             raise InvalidInput(
                 f"{trigger.name} cannot be sent yet: " + " ".join(r.message for r in unmet),

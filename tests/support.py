@@ -34,6 +34,35 @@ def start_body(process_name: str, **overrides: Any) -> dict[str, Any]:
     return body
 
 
+def v2_body(process_name: str, **overrides: Any) -> dict[str, Any]:
+    """The body the Manage My Home front end sends to POST /api/v2/process/{name}: the
+    target, the tenant, their tenure and its asset, and the officer's patch."""
+    target_type = {"soletojoint": "tenure", "changeofname": "person"}.get(process_name, "tenure")
+    ids = {kind: new_id() for kind in ("tenure", "person", "asset")}
+    body: dict[str, Any] = {
+        "targetID": ids[target_type],
+        "targetType": target_type,
+        "relatedEntities": [
+            {"id": ids["tenure"], "targetType": "tenure", "description": "Secure"},
+            {
+                "id": ids["person"],
+                "targetType": "person",
+                "subType": "tenant",
+                "description": "Pat",
+            },
+            {"id": ids["asset"], "targetType": "asset", "description": "1 Mare Street"},
+        ],
+        "patchAssignment": {
+            "patchId": new_id(),
+            "patchName": "patch1",
+            "responsibleEntityId": new_id(),
+            "responsibleName": "Jo Bloggs",
+        },
+    }
+    body.update(overrides)
+    return body
+
+
 def start(client: FlaskClient, process_name: str, **overrides: Any) -> dict[str, Any]:
     """Start a process and return its body (the value under its process name)."""
     response = client.post(BASE, json=start_body(process_name, **overrides))

@@ -154,6 +154,7 @@ def test_officer_cannot_start_on_or_reassign_to_another_patch(app):
         json={
             "processName": "soletojoint",
             "targetId": new_id(),
+            "relatedEntities": [],
             "assignment": {"patch": OTHER_PATCH},
         },
     )
@@ -187,3 +188,56 @@ def test_health_and_docs_need_no_token(app):
     assert anonymous.get("/api/v1/healthcheck/ping").status_code == 200
     assert anonymous.get("/api/v1/openapi.json").status_code == 200
     assert anonymous.get("/api/docs").status_code == 200
+
+
+MALFORMED_CLAIMS = {
+    "groups number": {"groups": 7},
+    "groups boolean": {"groups": True},
+    "groups object": {"groups": {"processes-admin": True}},
+    "groups with a number": {"groups": ["processes-admin", 7]},
+    "groups with a surrogate": {"groups": ["patch:\udfff"]},
+    "sub empty": {"sub": ""},
+    "sub number": {"sub": 42},
+    "name number": {"name": 5},
+    "name list": {"name": ["Pat"]},
+    "name surrogate": {"name": "Pat \udfff"},
+    "email object": {"email": {"at": "example.org"}},
+    "email boolean": {"email": False},
+}
+
+
+@pytest.mark.parametrize("case", sorted(MALFORMED_CLAIMS))
+def test_a_well_signed_token_with_malformed_claims_is_401(app, client, db, case: str):
+    """A correctly signed token whose sub, name, email or groups cannot be used as they are
+    (a number, a boolean, an object, a lone surrogate) is a 401 naming the claim, on every
+    endpoint, and changes nothing."""
+    settings = app.extensions["settings"]
+    process = start(client, "soletojoint")
+    claims = {
+        "sub": "officer-1",
+        "name": "Pat",
+        "email": "pat@example.org",
+        "groups": ["processes-admin"],
+        "exp": int(time.time()) + 600,
+        **MALFORMED_CLAIMS[case],
+    }
+    header = {"Authorization": "Bearer " + jwt.encode(claims, settings.jwt_secret, "HS256")}
+    stored = list(db.processes.find({}, sort=[("_id", 1)]))
+    bad = next(iter(MALFORMED_CLAIMS[case]))
+    anonymous = app.test_client()
+    for method, rule, _ in endpoints(app):
+        response = call(anonymous, method, fill(rule, process), header)
+        assert response.status_code == 401, (case, method, rule, response.get_data(as_text=True))
+        assert response.content_type == "application/problem+json"
+        detail = response.get_json()["detail"]
+        assert bad in detail or "Subject" in detail, detail
+    assert list(db.processes.find({}, sort=[("_id", 1)])) == stored
+
+
+def test_a_single_group_as_a_string_is_still_accepted(app):
+    """`groups: "processes-admin"` (one group, not a list) is read as that group."""
+    settings = app.extensions["settings"]
+    claims = {"sub": "officer-1", "groups": "processes-admin", "exp": int(time.time()) + 600}
+    header = {"Authorization": "Bearer " + jwt.encode(claims, settings.jwt_secret, "HS256")}
+    response = app.test_client().get(BASE, query_string={"patch": OTHER_PATCH}, headers=header)
+    assert response.status_code == 200, response.get_json()

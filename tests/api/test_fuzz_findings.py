@@ -77,7 +77,11 @@ def test_ids_are_documented_and_checked_as_hyphenated_uuids(client: FlaskClient,
     assert target["schema"]["format"] == "uuid"
     path = "/process/{process_name}/{process_id}/documents/{document_id}"
     for name in ("process_id", "document_id"):
-        assert path_parameter(spec, path, "get", name) == {"type": "string", "format": "uuid"}
+        assert path_parameter(spec, path, "get", name) == {
+            "type": "string",
+            "format": "uuid",
+            "not": {"const": "00000000-0000-0000-0000-000000000000"},
+        }
 
     hex32 = uuid.uuid4().hex
     odd = "{" + hex32[:8] + "-" + hex32[8:12] + "-" + hex32[12:] + "}"
@@ -95,11 +99,12 @@ def test_start_documents_process_name_and_body_as_required(client: FlaskClient, 
     body = operation(spec, "/process", "post")["requestBody"]
     assert body["required"] is True
     ref = body["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
-    assert {"processName", "targetId"} <= set(spec["components"]["schemas"][ref]["required"])
+    required = set(spec["components"]["schemas"][ref]["required"])
+    assert {"processName", "targetId", "relatedEntities"} <= required
     assert operation(spec, "/process/{process_name}", "post")["requestBody"]["required"] is True
 
     problem = problem_of(client.post(BASE, json={}), 400)
-    assert fields(problem) == ["processName", "targetId"]
+    assert fields(problem) == ["processName", "relatedEntities", "targetId"]
     request = start_body("tenancyaudit")
     del request["processName"]
     assert fields(problem_of(client.post(BASE, json=request), 400)) == ["processName"]
@@ -235,8 +240,8 @@ def test_form_data_limits_are_documented_and_agree_with_the_api(
 
 def test_names_and_triggers_are_documented_as_enumerations(spec):
     """Process names and triggers were documented as any string. They are now the registered
-    names and the client triggers, in paths and bodies, and PATCH's body says that a trigger
-    goes with formData and documents and never with processData."""
+    names and the client triggers, in paths and bodies, and PATCH's body says that formData
+    and documents go with a trigger."""
     names = sorted(machines.registry())
     triggers = sorted({t for d in machines.registry().values() for t in d.client_triggers})
     path = "/process/{process_name}/{process_id}/{trigger}"
@@ -246,7 +251,6 @@ def test_names_and_triggers_are_documented_as_enumerations(spec):
     assert schemas["NewProcessNamed"]["properties"]["processName"]["enum"] == names
     change = schemas["ProcessChange"]
     assert change["properties"]["trigger"]["enum"] == triggers
-    assert change["not"] == {"required": ["trigger", "processData"]}
     assert change["dependentRequired"] == {"formData": ["trigger"], "documents": ["trigger"]}
 
 

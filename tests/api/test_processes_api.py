@@ -486,7 +486,8 @@ def test_patch_impossible_appointment_is_422(client: FlaskClient, moment: str):
 
 
 def test_patch_trigger_with_process_data_is_400(client: FlaskClient):
-    """A trigger and a processData edit in one request are refused."""
+    """A trigger with a processData that is not a repeat of its form data (here: an edit of
+    the current state) is refused, naming processData."""
     process = name_submitted(client)
     response = client.patch(
         url(process),
@@ -496,6 +497,8 @@ def test_patch_trigger_with_process_data_is_400(client: FlaskClient):
         },
     )
     assert_problem(response, 400)
+    assert error_fields(response) == ["processData.formData"]
+    assert client.get(url(process)).headers["ETag"] == '"1"'
 
 
 def test_patch_trigger_with_assignment_is_not_silently_ignored(client: FlaskClient):

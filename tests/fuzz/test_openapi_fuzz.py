@@ -106,7 +106,10 @@ def filter_query(context: Any, query: dict[str, Any] | None) -> bool:
 def filter_failure(context: Any, failure: Any, case: Any, response: Any) -> bool:
     """Keep every failure but a 400 for rules the document states in words rather than as a
     schema: a trigger this process type does not have, a pagination token the API did not
-    issue, a processName differing from the one in the URL, formData nested too deep. And the
+    issue, a processName differing from the one in the URL, formData nested too deep, a v2
+    start whose related entities do not include the target itself, a processData sent with a
+    trigger that does not repeat its formData and documents, an assignment whose value and
+    patch differ. And the
     documented 501 for an SVG diagram on a machine without Graphviz (`dot`)."""
     if response.status_code == 501 and shutil.which("dot") is None:
         return _problem_type(response) != "urn:processes-api:problem:graphviz-not-installed"
@@ -123,7 +126,17 @@ def filter_failure(context: Any, failure: Any, case: Any, response: Any) -> bool
         or detail.startswith("The paginationToken is not valid")
         or detail.startswith("processName in the body differs from the one in the URL")
         or messages == {f"Nested deeper than {forms.MAX_DEPTH} levels."}
+        or (bool(messages) and all(m.startswith(IN_WORDS) for m in messages))
     )
+
+
+IN_WORDS = (
+    "RelatedEntities must contain object with",
+    "Differs from formData",
+    "Differs from documents",
+    "Differs from patch",
+)
+"""The messages of those rules stated in words that a 400 may carry alone."""
 
 
 def _problem_type(response: Any) -> str | None:
