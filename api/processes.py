@@ -59,8 +59,7 @@ def create(body: dict[str, Any]) -> Response:
     return _start(body["processName"], body)
 
 
-@bp.post("/v1/process/<process_name>")
-@bp.post("/v1/process/<process_name>/")
+@bp.post("/v1/process/<process_name>", strict_slashes=False)  # a trailing slash too
 @bp.input(NewProcess, arg_name="body")
 @bp.doc(
     summary="Start a process of the type in the URL",
@@ -77,8 +76,7 @@ def create_named(process_name: str, body: dict[str, Any]) -> Response:
     return _start(process_name, body)
 
 
-@bp.post("/v2/process/<process_name>")
-@bp.post("/v2/process/<process_name>/")
+@bp.post("/v2/process/<process_name>", strict_slashes=False)  # a trailing slash too
 @bp.input(NewProcessV2, arg_name="body")
 @bp.doc(
     summary="Start a process from the existing API's v2 body",
@@ -129,8 +127,7 @@ def list_processes(query: dict[str, Any]) -> Response:
     return _json(body, 200)
 
 
-@bp.get("/v1/process/<process_name>/<process_id>")
-@bp.get("/v1/process/<process_name>/<process_id>/")
+@bp.get("/v1/process/<process_name>/<process_id>", strict_slashes=False)  # a trailing slash too
 @bp.doc(
     summary="Get a process", responses={200: PROCESS_RESPONSE("The process."), **ERRORS(400, 404)}
 )
@@ -140,8 +137,7 @@ def get(process_name: str, process_id: str) -> Response:
     return _json(process_json(process), 200, ETag=etag(process))
 
 
-@bp.patch("/v1/process/<process_name>/<process_id>")
-@bp.patch("/v1/process/<process_name>/<process_id>/")
+@bp.patch("/v1/process/<process_name>/<process_id>", strict_slashes=False)  # a trailing slash too
 @bp.input(ProcessChange, arg_name="body")
 @bp.doc(
     summary="Progress a process, or edit its current state",

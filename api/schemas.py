@@ -230,6 +230,9 @@ class SentWithTrigger(CaseInsensitive):
     also sends them again under `processData`, which the existing API ignores: accepted when it
     repeats them, refused when it says something else, and dropped either way."""
 
+    # A trigger's answers sent beside formData, not in it, is the likeliest mistake here.
+    error_messages = {"unknown": "Unknown field. Form answers go under formData."}
+
     def fires(self, data: dict[str, Any]) -> bool:
         """Whether this body fires a trigger (always, where the URL names it)."""
         return True
@@ -261,6 +264,11 @@ class SentWithTrigger(CaseInsensitive):
 
 class ProcessChange(SentWithTrigger):
     """Fire `trigger` with `formData` and `documents`, or edit `processData` or `assignment`."""
+
+    error_messages = {
+        "unknown": "Unknown field. Form answers go under formData (with a trigger), or "
+        "under processData.formData (an edit without one)."
+    }
 
     trigger = String(validate=Length(min=1, max=100))
     formData = Dict(keys=String())

@@ -50,7 +50,7 @@ def test_v2_create_starts_the_process_with_its_patch_assignment(
     assert response.status_code == 201, response.get_json()
     body = body_of(response)
     assert list(response.get_json()) == [process_name]
-    assert response.headers["Location"] == f"{BASE}/{process_name}/{body['id']}/"
+    assert response.headers["Location"] == f"{BASE}/{process_name}/{body['id']}"
     assert response.headers["ETag"] == '"0"'
     assert body["targetId"] == request["targetID"]
     assert body["targetType"] == request["targetType"]
@@ -459,3 +459,19 @@ def test_the_patch_in_value_is_the_one_authorised(app, client: FlaskClient):
         json={"assignment": {"type": "patch", "value": "E9"}},
     )
     assert response.status_code == 403, response.get_json()
+
+
+def test_answers_sent_beside_formdata_are_pointed_to_formdata(client):  # type: ignore[no-untyped-def]
+    """A trigger's answer sent at the top level of the body is refused with a message saying
+    that form answers go under formData, on both forms of the PATCH."""
+    process = start(client, "changeofname")
+    path = f"{BASE}/changeofname/{process['id']}"
+    for url, body in (
+        (f"{path}/EnterNewName", {"firstName": "Ann"}),
+        (path, {"trigger": "EnterNewName", "firstName": "Ann"}),
+    ):
+        response = client.patch(url, json=body)
+        assert response.status_code == 400, response.get_json()
+        (error,) = response.get_json()["errors"]
+        assert error["field"] == "firstName"
+        assert "Form answers go under formData" in error["message"]

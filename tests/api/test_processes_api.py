@@ -76,7 +76,7 @@ def test_create_returns_201_location_etag_and_brief_payload(client: FlaskClient)
     payload = response.get_json()
     assert list(payload) == ["soletojoint"]
     body = payload["soletojoint"]
-    assert response.headers["Location"] == f"{BASE}/soletojoint/{body['id']}/"
+    assert response.headers["Location"] == f"{BASE}/soletojoint/{body['id']}"  # canonical
     assert response.headers["ETag"] == '"0"'
     assert uuid.UUID(body["id"])
     assert body["processName"] == "soletojoint"
