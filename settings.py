@@ -47,6 +47,8 @@ class Settings:
     for the signing keys a deployment must configure."""
     secret_key: str = ""
     """Signs what the service hands out and reads back (pagination tokens); at least 32 bytes."""
+    store_paging: str = "auto"
+    """How listings page through the store: keyset, time-slices, or auto (asks the server)."""
     cors_origins: tuple[str, ...] = ()
     """Browser origins allowed to call the API (CORS); none by default."""
 
@@ -63,6 +65,9 @@ def from_env() -> Settings:
     """Build settings from the environment, with defaults that work on a developer machine."""
     env = os.environ.get
     development = env("DEVELOPMENT_MODE", "").strip().lower() in ("1", "true", "yes", "on")
+    paging = env("STORE_PAGING", "auto")
+    if paging not in ("auto", "keyset", "time-slices"):
+        raise ValueError(f"STORE_PAGING must be auto, keyset or time-slices, not {paging!r}.")
     return Settings(
         mongo_uri=env("MONGO_URI", "mongodb://127.0.0.1:27017"),
         mongo_db=env("MONGO_DB", "processes"),
@@ -92,6 +97,7 @@ def from_env() -> Settings:
         auth_policy_file=env("AUTH_POLICY_FILE", str(ROOT / "config" / "authorisation.json")),
         development_mode=development,
         secret_key=env("SECRET_KEY") or (DEVELOPMENT_SECRET_KEY if development else ""),
+        store_paging=paging,
         cors_origins=tuple(o.strip() for o in env("CORS_ORIGINS", "").split(",") if o.strip()),
     )
 

@@ -25,7 +25,9 @@ StoreError = PyMongoError
 
 def repository(settings: Settings) -> ProcessRepository:
     """The process repository on the configured database."""
-    return ProcessRepository(database(settings.mongo_uri, settings.mongo_db))
+    return ProcessRepository(
+        database(settings.mongo_uri, settings.mongo_db), paging=settings.store_paging
+    )
 
 
 def is_available(settings: Settings) -> bool:

@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
 
 from bson import decode as bson_decode
 from bson import encode as bson_encode
 from bson.raw_bson import RawBSONDocument
-from pymongo import ASCENDING, DESCENDING, IndexModel, UpdateOne
+from pymongo import ASCENDING, DESCENDING, IndexModel, MongoClient, UpdateOne
 from pymongo.collection import Collection
 from pymongo.database import Database
 
@@ -102,6 +103,21 @@ def _slice_keys() -> frozenset[tuple[frozenset[str], str]]:
 
 SLICEABLE = _slice_keys()
 
+PAGING_STRATEGIES = ("keyset", "time-slices")
+"""How a page of a listing is read. `keyset`: one index range from the previous page's last
+row, in sort order, limited by the server, as MongoDB serves it. `time-slices`: the same range
+read in widening slices of the sort key's time (`FIRST_SLICE`), for servers that sort every
+match before they limit (SecantusDB, the development server), where one range would cost a
+read of the whole patch."""
+
+
+@cache
+def detected_paging(client: MongoClient[Any]) -> str:
+    """The paging strategy the server at `client` needs: time slices on SecantusDB."""
+    build = client.admin.command("buildInfo")
+    return "time-slices" if "secantusVersion" in build else "keyset"
+
+
 SORTS = {
     # sort name: (document field, direction)
     "createdAt": ("createdAt", DESCENDING),
@@ -149,7 +165,12 @@ class ProcessQuery:
 class ProcessRepository:
     """Process persistence with optimistic concurrency on `version`."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, paging: str = "auto") -> None:
+        """`paging`: one of `PAGING_STRATEGIES`, or "auto" to ask the server (once)."""
+        if paging not in (*PAGING_STRATEGIES, "auto"):
+            raise ValueError(f"Unknown paging strategy {paging!r}: {PAGING_STRATEGIES}.")
+        self._db = db
+        self._paging = None if paging == "auto" else paging
         self._processes: Collection = db["processes"]
         # The same collection returning undecoded documents, whose sizes `get` keeps.
         self._raw: Collection = self._processes.with_options(
@@ -272,9 +293,19 @@ class ProcessRepository:
             # everywhere; the few rows sharing the boundary value are skipped below.
             bound = "$lte" if direction == DESCENDING else "$gte"
             conditions.setdefault(field, {})[bound] = after[0]
-        if _sliced(query, conditions, field):
+        if self._in_slices(query, conditions, field):
             return self._read_in_slices(conditions, field, direction, limit, after)
         return self._read(conditions, field, direction, limit, after)
+
+    @property
+    def paging(self) -> str:
+        """The paging strategy in use (one of `PAGING_STRATEGIES`)."""
+        if self._paging is None:
+            self._paging = detected_paging(self._db.client)
+        return self._paging
+
+    def _in_slices(self, query: ProcessQuery, conditions: dict[str, Any], field: str) -> bool:
+        return self.paging == "time-slices" and _sliced(query, conditions, field)
 
     def _read_in_slices(
         self,
@@ -330,7 +361,7 @@ class ProcessRepository:
         """The server's query plan for `query`'s first page (to check that indexes serve it)."""
         field, direction = SORTS[query.sort]
         conditions = query.filter()
-        if _sliced(query, conditions, field):
+        if self._in_slices(query, conditions, field):
             conditions, _ = _slice(conditions, field, direction, datetime.now(UTC), FIRST_SLICE)
         cursor = self._processes.find(conditions).sort([(field, direction), ("_id", direction)])
         plan: dict[str, Any] = cursor.explain()

@@ -1,4 +1,5 @@
-"""Worktray pages read in time slices of their sort key: every case once, in order, on indexes."""
+"""Worktray pages, read with either paging strategy (keyset, for MongoDB; time slices of the
+sort key, for SecantusDB): every case once, in order, on indexes."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pymongo.database import Database
 
 from machines.model import Process
 from storage import ProcessQuery, ProcessRepository
-from storage.processes import LONGEST_SLICE
+from storage.processes import LONGEST_SLICE, PAGING_STRATEGIES
 from tests.storage.conftest import Watched
 from tests.storage.test_repository import entry, make_process
 
@@ -48,9 +49,10 @@ def case(patch: str, updated_ago: timedelta, due_in: timedelta | None = None) ->
     )
 
 
-@pytest.fixture
-def repo(db: Database) -> ProcessRepository:
-    repository = ProcessRepository(db)
+@pytest.fixture(params=PAGING_STRATEGIES)
+def repo(db: Database, request: pytest.FixtureRequest) -> ProcessRepository:
+    """A repository paging with each strategy in turn: both give the same pages."""
+    repository = ProcessRepository(db, paging=request.param)
     repository.create_indexes()
     return repository
 
@@ -126,3 +128,27 @@ def test_a_recent_page_reads_only_the_slices_it_needs(watched: Watched):
     page = watched.repo.search(ProcessQuery(patch="P1", sort="updatedAt"), 5)
     assert len(page) == 5
     assert len(watched.finds) == 1  # the first hour held the page
+
+
+def test_the_development_server_is_paged_in_time_slices(db: Database):
+    """Asked to choose, the repository reads SecantusDB (which sorts before it limits) in
+    time slices, and MongoDB would be read with plain keyset pages."""
+    assert ProcessRepository(db).paging == "time-slices"
+    assert ProcessRepository(db, paging="keyset").paging == "keyset"
+    with pytest.raises(ValueError, match="Unknown paging strategy"):
+        ProcessRepository(db, paging="pages")
+
+
+def test_a_keyset_page_is_one_read_in_sort_order(watched: Watched):
+    """With keyset paging a page of a busy patch, first or later, is one index range."""
+    keyset = ProcessRepository(watched.db, paging="keyset")
+    for minutes in range(0, 600, 10):
+        keyset.add(case("P1", timedelta(minutes=minutes)))
+    watched.finds.clear()
+    first = keyset.search(ProcessQuery(patch="P1", sort="updatedAt"), 5)
+    keyset.search(
+        ProcessQuery(patch="P1", sort="updatedAt"), 5, (first[-1].updated_at, first[-1].id)
+    )
+    assert len(watched.finds) == 2
+    for find in watched.finds:
+        assert "IXSCAN" in watched.stages(find)
