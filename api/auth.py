@@ -23,6 +23,8 @@ PUBLIC_ENDPOINTS = {
     "static",
 }
 LEEWAY_SECONDS = 30
+PAGES_BLUEPRINT = "ui"
+"""The officers' web pages authenticate with their own session cookie (ui.session)."""
 
 
 class Unauthenticated(Exception):
@@ -61,6 +63,8 @@ def authenticate(verifier: TokenVerifier) -> None:
     """Before each request: set `g.actor` and `g.groups`, or raise Unauthenticated."""
     if request.endpoint in PUBLIC_ENDPOINTS or request.method == "OPTIONS":
         return
+    if request.blueprint == PAGES_BLUEPRINT or _unknown_page():
+        return
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -73,6 +77,11 @@ def authenticate(verifier: TokenVerifier) -> None:
         raise Unauthenticated(f"The token is not valid: {error}") from None
     g.actor = {"id": str(claims["sub"]), "name": claims.get("name"), "email": claims.get("email")}
     g.groups = token_groups(claims.get("groups"))
+
+
+def _unknown_page() -> bool:
+    """An address outside the API that nothing serves: a 404 page, with nothing to protect."""
+    return request.url_rule is None and not request.path.startswith("/api/")
 
 
 def mint(
