@@ -35,12 +35,14 @@ class Actions:
     """The triggers a caller may send to a process now, and those only others may send."""
 
     sendable: list[str]
-    others_only: list[str]
+    others_only: list[tuple[str, tuple[str, ...]]]
+    """Triggers the state permits that the caller may not send, with the groups that may."""
 
 
 def actions(definition: ProcessDefinition, process: Process, ctx: Context) -> Actions:
     """Split the triggers the state permits into those the caller may send and the rest."""
-    sendable, others_only = [], []
+    sendable: list[str] = []
+    others_only: list[tuple[str, tuple[str, ...]]] = []
     try:
         ctx.policy.check_access(ctx.groups, process)
     except Forbidden:
@@ -49,7 +51,9 @@ def actions(definition: ProcessDefinition, process: Process, ctx: Context) -> Ac
         try:
             ctx.policy.check_trigger(ctx.groups, name)
         except Forbidden:
-            others_only.append(name)
+            policy = ctx.policy
+            groups = policy.triggers.get(name, policy.triggers.get("*", policy.default_groups))
+            others_only.append((name, tuple(groups)))
         else:
             sendable.append(name)
     return Actions(sendable, others_only)

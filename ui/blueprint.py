@@ -13,6 +13,8 @@ NAME = "ui"
 class PageBlueprint(Blueprint):
     """A blueprint whose templates can import `govuk_frontend_jinja/...` macros."""
 
+    enable_openapi = False  # pages, not API operations: apiflask leaves them out of the spec
+
     @cached_property
     def jinja_loader(self) -> BaseLoader | None:  # type: ignore[override]
         """Our templates first, then the GOV.UK Frontend macros under their package name."""

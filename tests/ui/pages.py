@@ -63,6 +63,7 @@ def post(
         for field in form.select("input[type=hidden]"):
             hidden[str(field["name"])] = str(field.get("value", ""))
         break
+    hidden.setdefault("csrf_token", csrf(soup))
     return client.post(url, data={**hidden, **data}, headers=HTML, **kwargs)
 
 
