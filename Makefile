@@ -54,6 +54,7 @@ test: venv
 	@echo "== process definitions"
 	@$(PY) -m flask --app api definition validate --skip-store
 	@echo "== pytest"
+	@command -v chromium >/dev/null || echo "== browser tests (tests/ui/browser) will be SKIPPED: Chromium is not installed (apt-get install chromium)"
 	@$(PY) -m scripts.stack test $(ARGS)
 
 # The short fuzz run is part of `make test`; this is the long one (tests/fuzz, marker fuzz_full).
@@ -85,6 +86,11 @@ bench-quick: venv
 assets:
 	@command -v npm >/dev/null || { echo "npm not found (apt-get install nodejs npm)"; exit 1; }
 	@ui/assets/build.sh
+
+# The browser walks save their main pages to docs/screenshots/ (README links them).
+screenshots: venv
+	@command -v chromium >/dev/null || { echo "Chromium not found (apt-get install chromium)"; exit 1; }
+	@UI_SCREENSHOTS=1 $(PY) -m scripts.stack test tests/ui/browser -q
 
 compose-check:
 	@command -v docker-compose >/dev/null || { echo "docker-compose not found (apt-get install docker-compose)"; exit 1; }

@@ -9,24 +9,23 @@ from __future__ import annotations
 
 import shutil
 import threading
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Page, Request
+import redis
+from playwright.sync_api import Browser, Page, Request
 from werkzeug.serving import make_server
 
+from adapters.event_sinks import RedisStream
 from api import create_app
 from storage.local_services import seed_demo
 from storage.mongo import database
-from tests.workers.conftest import (  # noqa: F401 - fixtures of the real worker, shared
-    live_dispatch,
-    receiver,
-    worker,
-    worker_db_name,
-)
+from tests.workers.conftest import Worker, worker_env
+from workers.dispatch import Dispatcher
 
 CHROMIUM = shutil.which("chromium")
 AXE = Path(__file__).resolve().parents[1] / "vendor" / "axe.min.js"
@@ -64,22 +63,35 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": FLAGS}
 
 
-@pytest.fixture(scope="session")
-def live_server(settings, worker, worker_db_name, live_dispatch) -> Iterator[str]:  # type: ignore[no-untyped-def]  # noqa: F811
-    """The app on a free port of 127.0.0.1, on the worker's database, with the demo records."""
+@pytest.fixture(scope="package")
+def worker_db_name(settings) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """The database of the browser tests' server and worker, dropped afterwards."""
+    name = f"test_browser_{uuid.uuid4().hex[:8]}"
+    yield name
+    database(settings.mongo_uri, name).client.drop_database(name)
+
+
+@pytest.fixture(scope="package")
+def live_server(settings, worker_db_name) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """The app on a free port of 127.0.0.1 with a Celery worker of its own, on a database
+    holding the demo records.
+
+    Package-scoped: the worker stops before other packages' tests start theirs, since two
+    workers on one broker would take each other's steps.
+    """
     seed_demo(database(settings.mongo_uri, worker_db_name))
-    app = create_app({"MONGO_DB": worker_db_name}, dispatch=live_dispatch)
+    running = Worker(worker_env(settings, worker_db_name), "browser-worker")
+    stream = RedisStream(redis.Redis.from_url(settings.redis_url), settings.events_stream)
+    app = create_app({"MONGO_DB": worker_db_name}, dispatch=Dispatcher(stream, []))
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(10)
-
-
-@pytest.fixture(scope="session")
-def base_url(live_server: str) -> str:
-    return live_server
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(10)
+        running.stop()
 
 
 class Requests:
@@ -100,12 +112,16 @@ class Requests:
 
 
 @pytest.fixture
-def officer_page(page: Page) -> Iterator[Page]:
-    """A page whose requests are watched: at the end, none left 127.0.0.1 and none failed."""
+def officer_page(browser: Browser, live_server: str) -> Iterator[Page]:
+    """A fresh browser context on the server, its requests watched: at the end, none left
+    127.0.0.1 and none failed."""
+    context = browser.new_context(base_url=live_server)
+    page = context.new_page()
     requests = Requests()
     page.on("request", requests.seen)
     page.on("requestfailed", requests.lost)
     yield page
+    context.close()
     assert requests.outside == [], "requests left 127.0.0.1"
     assert requests.failed == []
 
