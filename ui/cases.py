@@ -3,6 +3,7 @@ retrying an automated step."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import Response, abort, flash, jsonify, redirect, render_template, request, url_for
@@ -47,6 +48,7 @@ def case_page(process_name: str, process_id: str, upload_error: str | None = Non
         definition=definition,
         process=process,
         target=found,
+        details=[(label, _dated(value)) for label, value in found.details],
         final=final,
         state=wording.state(process.state),
         time_left=None if final else wording.time_left(entry.due_at, now(), zone),
@@ -177,6 +179,11 @@ def assign(process_name: str, process_id: str) -> BaseResponse | str | tuple[str
         current=current,
     )
     return (page, 422) if errors or problem else page
+
+
+def _dated(value: str) -> str:
+    """A yyyy-mm-dd value as officers read dates; anything else as it is."""
+    return wording.day(value) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value) else value
 
 
 def _waiting(definition: ProcessDefinition, name: str, groups: tuple[str, ...]) -> str:
