@@ -130,6 +130,7 @@ class Person:
     is_responsible: bool = False
 
     def age(self, today: date) -> int | None:
+        """Age in whole years on `today`; None when the date of birth is unknown."""
         if not self.date_of_birth:
             return None
         try:

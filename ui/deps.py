@@ -14,6 +14,7 @@ _PORTS = "ui.ports"
 
 
 def settings() -> Settings:
+    """The app's settings."""
     found: Settings = current_app.extensions["settings"]
     return found
 

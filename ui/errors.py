@@ -46,6 +46,7 @@ def page(status: int, message: str | None = None) -> tuple[str, int]:
 
 @bp.errorhandler(CSRFError)
 def csrf_failed(error: CSRFError) -> tuple[str, int]:
+    """A form without a valid CSRF token: nothing was done."""
     return page(
         400,
         "The form you sent had expired or did not come from this service. Go back, reload "
@@ -55,6 +56,7 @@ def csrf_failed(error: CSRFError) -> tuple[str, int]:
 
 @bp.errorhandler(Forbidden)
 def forbidden(error: Forbidden) -> tuple[str, int]:
+    """A case or step the officer may not see or take."""
     return page(403, str(error))
 
 
@@ -63,6 +65,7 @@ def forbidden(error: Forbidden) -> tuple[str, int]:
 @bp.errorhandler(UnknownTrigger)
 @bp.errorhandler(DocumentNotFound)
 def not_found(error: Exception) -> tuple[str, int]:
+    """No such case, process, step or document."""
     return page(404)
 
 
@@ -70,6 +73,7 @@ def not_found(error: Exception) -> tuple[str, int]:
 @bp.errorhandler(405)
 @bp.errorhandler(HTTPException)
 def http_error(error: HTTPException) -> tuple[str, int]:
+    """Any other HTTP error, on its page."""
     status = error.code or 500
     # abort(status, message) gives a message meant for the officer; werkzeug's defaults are not.
     default = type(error).description
@@ -79,6 +83,7 @@ def http_error(error: HTTPException) -> tuple[str, int]:
 
 @bp.errorhandler(StoreError)
 def store_error(error: Exception) -> tuple[str, int]:
+    """The database failed or did not answer."""
     if isinstance(error, UNAVAILABLE_ERRORS):
         log.warning("database unavailable: %s", error)
         return page(503, "The case records are not answering. Try again in a few minutes.")
@@ -88,6 +93,7 @@ def store_error(error: Exception) -> tuple[str, int]:
 
 @bp.errorhandler(Exception)
 def unexpected(error: Exception) -> tuple[str, int]:
+    """Anything else: logged, and a page without a stack trace."""
     log.exception("unhandled error on a page")
     return page(500)
 
@@ -96,6 +102,7 @@ def configure(app: Flask) -> None:
     """Answer browsers with HTML for addresses nobody serves (outside the API)."""
 
     def missing(error: HTTPException) -> Response | tuple[str, int]:
+        """HTML for a browser, the API's problem+json for anyone else."""
         if wants_html():
             return page(error.code or 404)
         if isinstance(app, APIFlask):

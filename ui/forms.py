@@ -236,5 +236,6 @@ def _two(part: str) -> str:
 
 
 def words(name: str) -> str:
+    """A camelCase name in words: incomingTenantId becomes Incoming tenant id."""
     spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name)
     return spaced[:1].upper() + spaced[1:].lower()

@@ -133,6 +133,7 @@ class Provider:
         return self._metadata
 
     def keys(self) -> jwt.PyJWKClient:
+        """The provider's signing keys, fetched when first needed."""
         if self._keys is None:
             self._keys = jwt.PyJWKClient(self.metadata()["jwks_uri"])
         return self._keys

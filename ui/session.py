@@ -55,6 +55,7 @@ class TokenSession(SecureCookieSessionInterface):
     """Flask's signed cookie session, which expires when the token it carries does."""
 
     def get_expiration_time(self, app: Flask, session: SessionMixin) -> datetime | None:
+        """When the token in the session expires."""
         expires = session.get("exp")
         return datetime.fromtimestamp(expires, UTC) if isinstance(expires, int) else None
 
@@ -82,6 +83,7 @@ def configure(app: Flask, settings: Settings) -> None:
 
     @app.context_processor
     def officer_context() -> dict[str, Any]:
+        """What every page's layout reads: the officer, the CSRF token, the mode."""
         return {
             "officer": g.get("officer") if request.blueprint == NAME else None,
             "csrf_token": generate_csrf if current_app.secret_key else lambda: "",

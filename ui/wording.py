@@ -76,6 +76,7 @@ def state(name: str) -> str:
 
 
 def step(name: str | None) -> str:
+    """An automated step in words, as it runs."""
     return STEPS.get(name or "") or "Working on the case"
 
 
@@ -87,6 +88,7 @@ def trigger(definition: ProcessDefinition, name: str) -> str:
 
 
 def activity(kind: str) -> str:
+    """An activity of the audit trail in words."""
     return ACTIVITY.get(kind) or _words(kind)
 
 
@@ -104,6 +106,7 @@ def time_left(due: datetime | None, now: datetime, zone: str) -> str:
 
 
 def is_overdue(due: datetime | None, now: datetime) -> bool:
+    """Whether a deadline has passed."""
     return due is not None and due < now
 
 

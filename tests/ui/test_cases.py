@@ -339,3 +339,21 @@ def test_start_list_offers_the_processes_an_officer_may_start(officer):
         "Sole to joint tenancy",
         "Tenancy audit visit",
     ]
+
+
+def test_documents_of_another_patch_case_can_be_neither_read_nor_added(client, officer):
+    """Upload and removal pages of a case on another patch are 403, and nothing is attached."""
+    process = name_change(client, patch="E9")
+    soup = page(officer.get("/", headers=HTML))
+    upload = post(
+        officer,
+        url(process, "/documents"),
+        soup,
+        {"file": (__import__("io").BytesIO(PDF), "sneaky.pdf")},
+        content_type="multipart/form-data",
+    )
+    assert upload.status_code == 403
+    assert (
+        officer.get(url(process, f"/documents/{new_id()}/remove"), headers=HTML).status_code == 403
+    )
+    assert stored(client, process)["currentState"]["processData"]["documents"] == []

@@ -165,3 +165,10 @@ def test_another_patch_in_the_url_is_ignored(client, officer):
     """Asking for a patch that is not the officer's shows their own cases, not that patch's."""
     start(client, "soletojoint", assignment={"patch": "E9"})
     assert rows(officer, "?patch=E9") == []
+
+
+def test_a_page_token_the_service_did_not_issue_goes_back_to_the_first_page(officer):
+    """A mangled `page` in a bookmarked address leads to the first page, filters kept."""
+    response = officer.get("/?process=soletojoint&page=not-a-token&n=3", headers=HTML)
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/?process=soletojoint"
