@@ -56,6 +56,7 @@ definition = ProcessDefinition(
                     )
                 },
                 title="Enter the tenant's new name",
+                order=["title", "firstName", "middleName", "surname"],
             ),
             {"title": "Ms", "firstName": "Patricia", "middleName": "", "surname": "Williams"},
         ),

@@ -39,11 +39,13 @@ def form(
     title: str | None = None,
     description: str | None = None,
     confirm: bool = False,
+    order: list[str] | None = None,
 ) -> Schema:
     """An object schema with exactly these keys: unknown keys are rejected, not ignored.
 
     `title` and `description` say what sending it does; `confirm` marks a form whose effect
-    cannot be undone (an officer checks their answers before it is sent).
+    cannot be undone (an officer checks their answers before it is sent); `order` is the order
+    to ask the questions in, where it is not required-then-optional.
     """
     required = required or {}
     properties = {**required, **(optional or {})}
@@ -54,8 +56,13 @@ def form(
         schema["title"] = title
     if description:
         schema["description"] = description
+    ui: Schema = {}
     if confirm:
-        schema["x-ui"] = {"confirm": True}
+        ui["confirm"] = True
+    if order:
+        ui["order"] = list(order)
+    if ui:
+        schema["x-ui"] = ui
     return schema
 
 

@@ -59,8 +59,12 @@ def questions(
     """The questions of a form schema, in its order; `people` are the choices of a question
     about a person (id, words)."""
     required = set(schema.get("required", []))
+    properties = dict(schema.get("properties") or {})
+    # `x-ui.order` asks questions in a reading order other than required-then-optional.
+    order = (schema.get("x-ui") or {}).get("order") or []
+    names = [n for n in order if n in properties] + [n for n in properties if n not in order]
     found = []
-    for name, prop in (schema.get("properties") or {}).items():
+    for name, prop in ((n, properties[n]) for n in names):
         widget = _widget(prop)
         choices: list[tuple[str, str]] = []
         if widget in ("radios", "select"):

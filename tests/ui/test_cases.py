@@ -357,3 +357,30 @@ def test_documents_of_another_patch_case_can_be_neither_read_nor_added(client, o
         officer.get(url(process, f"/documents/{new_id()}/remove"), headers=HTML).status_code == 403
     )
     assert stored(client, process)["currentState"]["processData"]["documents"] == []
+
+
+def test_the_name_form_asks_in_reading_order(client, officer):
+    """Middle names come between first and last name, whatever the schema's required list."""
+    process = name_change(client)
+    soup = page(officer.get(url(process, "/EnterNewName"), headers=HTML))
+    names = [
+        field["name"] for field in soup.select("main form select, main form input[type=text]")
+    ]
+    assert names == ["title", "firstName", "middleName", "surname"]
+
+
+def test_an_unexpected_failure_is_a_plain_error_page(client, officer, monkeypatch):
+    """A bug behind the case page shows the 500 page, never a stack trace."""
+    from services import casework
+
+    def broken(*args: object) -> None:
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(casework, "target", broken)
+    process = name_change(client)
+    response = officer.get(url(process), headers=HTML)
+    assert response.status_code == 500
+    body = text(page(response))
+    assert "Sorry, there is a problem with the service" in body
+    assert "secret internals" not in body
+    assert "Traceback" not in body
