@@ -11,7 +11,7 @@ BENCH_ARGS ?=
 export PORT
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run test lint fmt compose-check clean bench bench-quick fuzz chaos
+.PHONY: help venv run test lint fmt compose-check clean bench bench-quick fuzz chaos assets screenshots
 
 help:
 	@echo "make venv           create $(VENV) and install requirements-dev.txt"
@@ -31,6 +31,8 @@ help:
 	@echo "                    BENCH_ARGS='--sizes 10000,100000' for a shorter scale run)"
 	@echo "make bench-quick    the same, reduced (under 2 minutes)"
 	@echo "make compose-check  validate docker-compose.yml"
+	@echo "make assets         rebuild the officer pages' CSS and JS from ui/assets (needs Node)"
+	@echo "make screenshots    redraw docs/screenshots/ from the officer pages (needs Chromium)"
 	@echo "make clean          remove .data (local database, logs, beat schedule)"
 
 venv: $(STAMP)
@@ -57,6 +59,7 @@ test: venv
 	@echo "== process definitions"
 	@$(PY) -m flask --app api definition validate --skip-store
 	@echo "== pytest"
+	@command -v chromium >/dev/null || echo "== browser tests (tests/ui/browser) will be SKIPPED: Chromium is not installed (apt-get install chromium)"
 	@$(PY) -m scripts.stack test $(ARGS)
 
 # The short fuzz run is part of `make test`; this is the long one (tests/fuzz, marker fuzz_full).
@@ -83,6 +86,16 @@ bench: venv
 
 bench-quick: venv
 	@$(PY) -m bench --quick $(BENCH_ARGS)
+
+# The outputs are committed: running, testing and packaging need no Node.
+assets:
+	@command -v npm >/dev/null || { echo "npm not found (apt-get install nodejs npm)"; exit 1; }
+	@ui/assets/build.sh
+
+# The browser walks save their main pages to docs/screenshots/ (README links them).
+screenshots: venv
+	@command -v chromium >/dev/null || { echo "Chromium not found (apt-get install chromium)"; exit 1; }
+	@UI_SCREENSHOTS=1 $(PY) -m scripts.stack test tests/ui/browser -q
 
 compose-check:
 	@command -v docker-compose >/dev/null || { echo "docker-compose not found (apt-get install docker-compose)"; exit 1; }

@@ -51,6 +51,13 @@ class Settings:
     """How listings page through the store: keyset, time-slices, or auto (asks the server)."""
     cors_origins: tuple[str, ...] = ()
     """Browser origins allowed to call the API (CORS); none by default."""
+    oidc_issuer: str | None = None
+    """Single sign-on for the officer pages (OpenID Connect, authorization code with PKCE):
+    the provider's issuer URL. Unset: no single sign-on."""
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""
+    oidc_groups_claim: str = "groups"
+    """The ID token claim holding the officer's groups (Cognito: custom:groups)."""
 
 
 DEVELOPMENT_JWT_SECRET = "development-only-jwt-secret-never-use-in-production"
@@ -99,6 +106,10 @@ def from_env() -> Settings:
         secret_key=env("SECRET_KEY") or (DEVELOPMENT_SECRET_KEY if development else ""),
         store_paging=paging,
         cors_origins=tuple(o.strip() for o in env("CORS_ORIGINS", "").split(",") if o.strip()),
+        oidc_issuer=env("OIDC_ISSUER") or None,
+        oidc_client_id=env("OIDC_CLIENT_ID", ""),
+        oidc_client_secret=env("OIDC_CLIENT_SECRET", ""),
+        oidc_groups_claim=env("OIDC_GROUPS_CLAIM", "groups"),
     )
 
 

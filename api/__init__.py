@@ -103,6 +103,10 @@ def create_app(
     def authenticate() -> None:
         auth.authenticate(verifier)
 
+    import ui  # the officers' web pages, after the API's own hooks
+
+    ui.register(app, settings)
+
     @app.after_request
     def echo_correlation(response: Response) -> Response:
         correlation_id = g.get("correlation_id")

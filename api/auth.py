@@ -25,6 +25,8 @@ PUBLIC_ENDPOINTS = {
     "static",
 }
 LEEWAY_SECONDS = 30
+PAGES_BLUEPRINT = "ui"
+"""The officers' web pages authenticate with their own session cookie (ui.session)."""
 
 CLAIMS = Draft202012Validator(
     {
@@ -83,6 +85,8 @@ def authenticate(verifier: TokenVerifier) -> None:
     """Before each request: set `g.actor` and `g.groups`, or raise Unauthenticated."""
     if request.endpoint in PUBLIC_ENDPOINTS or request.method == "OPTIONS":
         return
+    if request.blueprint == PAGES_BLUEPRINT or _unknown_page():
+        return
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -108,6 +112,11 @@ def check_claims(claims: dict[str, Any]) -> None:
     for path in lone_surrogates(read):
         name = path.split("[", 1)[0]
         raise Unauthenticated(f"The token's {name} claim holds a lone UTF-16 surrogate.")
+
+
+def _unknown_page() -> bool:
+    """An address outside the API that nothing serves: a 404 page, with nothing to protect."""
+    return request.url_rule is None and not request.path.startswith("/api/")
 
 
 def mint(

@@ -9,9 +9,15 @@ Failed or abandoned cases are closed or cancelled.
 
 from machines import stages
 from machines.definition import AutomatedStep, ProcessDefinition, move, outcome
-from machines.forms import NAME, TITLES, form, must_be_true
+from machines.forms import NAME, TITLES, field, form, must_be_true
 
 REVIEW_KEYS = ("seenPhotographicId", "seenSecondId", "atLeastOneDocument")
+REVIEW_LABELS = {
+    "seenPhotographicId": "I have seen photographic ID of the tenant",
+    "seenSecondId": "I have seen a second form of ID (it does not have to be photographic)",
+    "atLeastOneDocument": "I have seen at least one document supporting the new name, for "
+    "example a marriage certificate or a deed poll",
+}
 CANCELLABLE = (
     "EnterNewName",
     "NameSubmitted",
@@ -35,15 +41,36 @@ definition = ProcessDefinition(
             "EnterNewName",
             "NameSubmitted",
             form(
-                {"title": {"enum": list(TITLES)}, "firstName": NAME, "surname": NAME},
-                {"middleName": {"type": "string", "maxLength": 100}},
+                {
+                    "title": field(
+                        {"enum": list(TITLES)}, "Title", error="Select the tenant's new title"
+                    ),
+                    "firstName": field(NAME, "First name", error="Enter the new first name"),
+                    "surname": field(NAME, "Last name", error="Enter the new last name"),
+                },
+                {
+                    "middleName": field(
+                        {"type": "string", "maxLength": 100},
+                        "Middle names (optional)",
+                        error="Middle names must be 100 characters or fewer",
+                    )
+                },
+                title="Enter the tenant's new name",
+                order=["title", "firstName", "middleName", "surname"],
             ),
             {"title": "Ms", "firstName": "Patricia", "middleName": "", "surname": "Williams"},
         ),
         *stages.documents(
             requested_from=["NameSubmitted"],
             review_form=form(
-                {key: must_be_true(f"{key} must be confirmed.") for key in REVIEW_KEYS}
+                {
+                    key: must_be_true(
+                        "Confirm that " + label.replace("I have", "you have", 1), label
+                    )
+                    for key, label in REVIEW_LABELS.items()
+                },
+                title="Check the supporting documents",
+                description="Upload the documents to the case first.",
             ),
             review_example={key: True for key in REVIEW_KEYS},
         ),
@@ -54,7 +81,13 @@ definition = ProcessDefinition(
             "UpdateName",
             stages.TENURE_APPOINTMENT_STATES,
             "NameUpdateInProgress",
-            form({"hasNotifiedResident": stages.NOTIFIED}, {"reason": {"type": "string"}}),
+            form(
+                {"hasNotifiedResident": stages.NOTIFIED},
+                {"reason": field({"type": "string"}, "Notes (optional)")},
+                title="Change the name on the tenant's record",
+                description="The new name is written to the tenant's record and the case ends.",
+                confirm=True,
+            ),
             {"hasNotifiedResident": True},
         ),
         outcome("NameUpdateSucceeded", "NameUpdateInProgress", "NameUpdated"),

@@ -3,6 +3,11 @@
 Values are typed: booleans, dates and enumerations are checked when they are entered,
 not at the last step. `errorMessage` on a property replaces the generic message with one
 a housing officer understands.
+
+Forms and fields also carry words for people: `title` (a form's heading, a field's label),
+`description` (the hint) and `x-ui` (how to ask: `widget`, `choices` naming each enum value
+in words, `confirm` for a form whose effect cannot be undone, so it is checked first).
+Validation ignores them; the officer pages and the OpenAPI document show them.
 """
 
 from __future__ import annotations
@@ -28,20 +33,76 @@ APPOINTMENT: Schema = {
 
 
 def form(
-    required: dict[str, Schema] | None = None, optional: dict[str, Schema] | None = None
+    required: dict[str, Schema] | None = None,
+    optional: dict[str, Schema] | None = None,
+    *,
+    title: str | None = None,
+    description: str | None = None,
+    confirm: bool = False,
+    order: list[str] | None = None,
 ) -> Schema:
-    """An object schema with exactly these keys: unknown keys are rejected, not ignored."""
+    """An object schema with exactly these keys: unknown keys are rejected, not ignored.
+
+    `title` and `description` say what sending it does; `confirm` marks a form whose effect
+    cannot be undone (an officer checks their answers before it is sent); `order` is the order
+    to ask the questions in, where it is not required-then-optional.
+    """
     required = required or {}
     properties = {**required, **(optional or {})}
     schema: Schema = {"type": "object", "properties": properties, "additionalProperties": False}
     if required:
         schema["required"] = list(required)
+    if title:
+        schema["title"] = title
+    if description:
+        schema["description"] = description
+    ui: Schema = {}
+    if confirm:
+        ui["confirm"] = True
+    if order:
+        ui["order"] = list(order)
+    if ui:
+        schema["x-ui"] = ui
     return schema
 
 
-def must_be_true(message: str) -> Schema:
-    """A yes/no answer that has to be yes to go on."""
-    return {**TRUE, "errorMessage": message}
+def field(
+    schema: Schema,
+    title: str,
+    hint: str | None = None,
+    error: str | None = None,
+    **ui: Any,
+) -> Schema:
+    """`schema` with the words a person reads: its label, hint and error message, and how the
+    officer pages ask for it (`x-ui`: widget, choices)."""
+    labelled: Schema = {**schema, "title": title}
+    if hint:
+        labelled["description"] = hint
+    elif "description" in labelled:
+        del labelled["description"]  # a format's note is for developers, not a hint
+    if error:
+        labelled["errorMessage"] = error
+    if ui:
+        labelled["x-ui"] = {**schema.get("x-ui", {}), **ui}
+    return labelled
+
+
+def yes_no(title: str, hint: str | None = None, error: str | None = None) -> Schema:
+    """A yes/no question."""
+    return field(BOOLEAN, title, hint, error or "Select yes or no", widget="yesno")
+
+
+def choice(values: dict[str, str], title: str, error: str, hint: str | None = None) -> Schema:
+    """One of `values` (value: words)."""
+    return field({"enum": list(values)}, title, hint, error, choices=values)
+
+
+def must_be_true(message: str, title: str | None = None) -> Schema:
+    """A yes/no answer that has to be yes to go on: one "I confirm" checkbox."""
+    schema: Schema = {**TRUE, "errorMessage": message, "x-ui": {"widget": "confirm"}}
+    if title:
+        schema["title"] = title
+    return schema
 
 
 def is_true(value: Any) -> bool:

@@ -21,7 +21,7 @@ from machines.definition import (
     otherwise,
     outcome,
 )
-from machines.forms import BOOLEAN, UUID, form, is_true, must_be_true
+from machines.forms import UUID, choice, field, form, is_true, must_be_true, yes_no
 from machines.model import Process
 
 MANUAL_QUESTIONS = ("br11", "br12", "br13", "br15", "br16", "br7", "br8", "br9")
@@ -57,6 +57,34 @@ REVIEW_KEYS = (
     "seenProofOfRelationship",
     "incomingTenantLivingInProperty",
 )
+REVIEW_LABELS = {
+    "seenPhotographicId": "I have seen photographic ID of the proposed tenant",
+    "seenSecondId": "I have seen a second form of ID (it does not have to be photographic)",
+    "isNotInImmigrationControl": "I have seen that the proposed tenant is not subject to "
+    "immigration control",
+    "seenProofOfRelationship": "I have seen proof of the proposed tenant's relationship to "
+    "the tenant",
+    "incomingTenantLivingInProperty": "I have seen documents showing the proposed tenant has "
+    "lived at the property for at least 12 months",
+}
+MANUAL_LABELS = {
+    "br11": "Have the tenant and the proposed tenant lived together for at least 12 months, "
+    "or are they married or in a civil partnership?",
+    "br12": "Is a property or tenancy elsewhere the proposed tenant's main home?",
+    "br13": "Is the tenant the survivor of one or more joint tenants?",
+    "br15": "Has the proposed tenant been evicted before?",
+    "br16": "Is the proposed tenant subject to immigration control?",
+    "br7": "Does the tenant owe more than £500 in rent?",
+    "br8": "Is there a live notice seeking possession on the tenancy?",
+    "br9": "Does the proposed tenant hold a tenancy or own a property elsewhere?",
+}
+BREACH_LABELS = {
+    "br5": "Is there a cautionary contact on the tenant's or the proposed tenant's record?",
+    "br10": "If there is a cautionary contact, has the area housing manager agreed the "
+    "application can go ahead?",
+    "br17": "Has the tenancy already been passed on by succession?",
+    "br18": "Is there any other live notice on the tenancy, for example for a breach of tenancy?",
+}
 CANCELLABLE = (
     "SelectTenants",
     "AutomatedChecksPassed",
@@ -87,7 +115,20 @@ definition = ProcessDefinition(
             "CheckAutomatedEligibility",
             "SelectTenants",
             "AutomatedChecksInProgress",
-            form({"incomingTenantId": UUID}),
+            form(
+                {
+                    "incomingTenantId": field(
+                        UUID,
+                        "Who do you want to add as a joint tenant?",
+                        "Only adults who live in the property and are not already tenants "
+                        "are listed.",
+                        "Select the person to add as a joint tenant",
+                        widget="person",
+                    )
+                },
+                title="Choose the proposed joint tenant",
+                description="The automatic eligibility checks run as soon as you continue.",
+            ),
             {"incomingTenantId": "6b2b4b8e-2a4f-4f0e-9a43-5f1d0c3e7a11"},
             requires=[
                 Requirement(
@@ -103,12 +144,15 @@ definition = ProcessDefinition(
             "AutomatedChecksPassed",
             {"ManualChecksPassed": manual_checks_pass, "ManualChecksFailed": otherwise},
             form(
-                {key: BOOLEAN for key in MANUAL_QUESTIONS},
+                {key: yes_no(MANUAL_LABELS[key]) for key in MANUAL_QUESTIONS},
                 {
-                    "proposedTenantExistingPropertyOrTenure": {
-                        "enum": ["tenancy", "property", "both"]
-                    }
+                    "proposedTenantExistingPropertyOrTenure": choice(
+                        {"tenancy": "A tenancy", "property": "A property", "both": "Both"},
+                        "If so, what does the proposed tenant hold elsewhere? (optional)",
+                        "Select what the proposed tenant holds elsewhere",
+                    )
                 },
+                title="Answer the further eligibility questions",
             ),
             {"br11": True, **{key: False for key in MANUAL_QUESTIONS[1:]}},
         ),
@@ -116,13 +160,24 @@ definition = ProcessDefinition(
             "CheckTenancyBreach",
             "ManualChecksPassed",
             {"BreachChecksPassed": breach_checks_pass, "BreachChecksFailed": otherwise},
-            form({"br5": BOOLEAN, "br17": BOOLEAN, "br18": BOOLEAN}, {"br10": BOOLEAN}),
+            form(
+                {key: yes_no(BREACH_LABELS[key]) for key in ("br5", "br17", "br18")},
+                {"br10": yes_no(BREACH_LABELS["br10"])},
+                title="Check for tenancy breaches",
+            ),
             {"br5": False, "br10": False, "br17": False, "br18": False},
         ),
         *stages.documents(
             requested_from=["BreachChecksPassed"],
             review_form=form(
-                {key: must_be_true(f"{key} must be confirmed.") for key in REVIEW_KEYS}
+                {
+                    key: must_be_true(
+                        "Confirm that " + label.replace("I have", "you have", 1), label
+                    )
+                    for key, label in REVIEW_LABELS.items()
+                },
+                title="Check the supporting documents",
+                description="Upload the documents to the case first.",
             ),
             review_example={key: True for key in REVIEW_KEYS},
         ),
@@ -133,7 +188,19 @@ definition = ProcessDefinition(
             "UpdateTenure",
             stages.TENURE_APPOINTMENT_STATES,
             "TenureUpdateInProgress",
-            form({"tenureStartDate": {"type": "string", "format": "date"}}),
+            form(
+                {
+                    "tenureStartDate": field(
+                        {"type": "string", "format": "date"},
+                        "Start date of the new joint tenancy",
+                        "For example, 14 12 2026",
+                        "Enter the start date of the new tenancy as a real date",
+                    )
+                },
+                title="Create the new joint tenancy",
+                description="The sole tenancy ends on this date and the joint tenancy starts.",
+                confirm=True,
+            ),
             {"tenureStartDate": "2026-12-14"},
             requires=[
                 Requirement(
@@ -148,7 +215,12 @@ definition = ProcessDefinition(
             "CompleteProcess",
             "TenureUpdated",
             stages.COMPLETED,
-            form({"hasNotifiedResident": stages.NOTIFIED}, {"reason": {"type": "string"}}),
+            form(
+                {"hasNotifiedResident": stages.NOTIFIED},
+                {"reason": field({"type": "string"}, "Notes (optional)")},
+                title="Complete the case",
+                confirm=True,
+            ),
             {"hasNotifiedResident": True},
         ),
         stages.close(CLOSABLE),

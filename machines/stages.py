@@ -12,12 +12,14 @@ from collections.abc import Callable, Iterable
 from machines.definition import Requirement, Trigger, decide, move
 from machines.forms import (
     APPOINTMENT,
-    BOOLEAN,
     NAME,
     TEXT,
     Schema,
+    choice,
+    field,
     form,
     must_be_true,
+    yes_no,
 )
 from machines.model import Process
 
@@ -40,7 +42,8 @@ APPROVAL_TEAM = {"team": "area-managers"}
 """Where cases wait for the housing officer's (area manager's) decision."""
 
 NOTIFIED = must_be_true(
-    "The housing officer must notify the resident before closing this process."
+    "The housing officer must notify the resident before closing this process.",
+    "I confirm that an outcome letter has been sent to the resident",
 )
 APPOINTMENT_FORM = form({"appointmentDateTime": APPOINTMENT})
 APPOINTMENT_EXAMPLE = {"appointmentDateTime": "2026-12-01T10:30:00"}
@@ -67,6 +70,21 @@ def attached_documents(process: Process) -> list[str]:
     return list(found)
 
 
+def appointment_form(title: str, label: str = "Date and time of the appointment") -> Schema:
+    """A form that books an appointment."""
+    when = field(
+        APPOINTMENT,
+        label,
+        "For example, 27 3 2027 and 10 30 for half past ten in the morning",
+        "Enter the date and time of the appointment as a real date and time",
+    )
+    return form({"appointmentDateTime": when}, title=title)
+
+
+def notes(title: str = "Notes (optional)") -> Schema:
+    return field(TEXT, title, error="Notes must be 2,000 characters or fewer")
+
+
 def has_documents(process: Process, form: dict) -> bool:
     """Whether at least one document (uploaded, or an external store's id) is attached."""
     return bool(attached_documents(process))
@@ -83,19 +101,27 @@ def documents(
     """Ask for documents (through the evidence store or at an appointment), then review them."""
     requested_from = tuple(requested_from)
     return [
-        move("RequestDocumentsDes", requested_from, "DocumentsRequestedDes", form()),
+        move(
+            "RequestDocumentsDes",
+            requested_from,
+            "DocumentsRequestedDes",
+            form(
+                title="Request documents through the evidence store",
+                description="The resident is sent a link to upload their documents.",
+            ),
+        ),
         move(
             "RequestDocumentsAppointment",
             (*requested_from, "DocumentsRequestedDes"),
             "DocumentsRequestedAppointment",
-            APPOINTMENT_FORM,
+            appointment_form("Book an appointment to see the documents"),
             APPOINTMENT_EXAMPLE,
         ),
         move(
             "RescheduleDocumentsAppointment",
             ("DocumentsRequestedAppointment", "DocumentsAppointmentRescheduled"),
             "DocumentsAppointmentRescheduled",
-            APPOINTMENT_FORM,
+            appointment_form("Rebook the documents appointment", "New date and time"),
             APPOINTMENT_EXAMPLE,
         ),
         move(
@@ -106,13 +132,30 @@ def documents(
             review_example,
             requires=[NEEDS_DOCUMENTS],
         ),
-        move("SubmitApplication", "DocumentChecksPassed", "ApplicationSubmitted", form()),
+        move(
+            "SubmitApplication",
+            "DocumentChecksPassed",
+            "ApplicationSubmitted",
+            form(
+                title="Submit the case for tenure investigation",
+                description="The tenure investigator reviews the case and makes a "
+                "recommendation to the area housing manager.",
+            ),
+        ),
     ]
 
 
 def tenure_investigation() -> list[Trigger]:
     """The tenure investigator recommends approval, decline or an interview."""
-    recommendation = {"enum": ["approve", "decline", "appointment"]}
+    recommendation = choice(
+        {
+            "approve": "Approve",
+            "decline": "Decline",
+            "appointment": "Interview the applicant first",
+        },
+        "What does the tenure investigator recommend?",
+        "Select the tenure investigator's recommendation",
+    )
     return [
         decide(
             "TenureInvestigation",
@@ -128,7 +171,10 @@ def tenure_investigation() -> list[Trigger]:
                     "tenureInvestigationRecommendation", "appointment"
                 ),
             },
-            form({"tenureInvestigationRecommendation": recommendation}),
+            form(
+                {"tenureInvestigationRecommendation": recommendation},
+                title="Record the tenure investigation",
+            ),
             {"tenureInvestigationRecommendation": "approve"},
         )
     ]
@@ -138,24 +184,36 @@ def interview_and_approval() -> list[Trigger]:
     """An optional interview, then the housing officer's (area manager's) decision."""
     decision_form = form(
         {
-            "hoRecommendation": {"enum": ["approve", "decline"]},
-            "housingAreaManagerName": {**NAME, "minLength": 2},
+            "hoRecommendation": choice(
+                {"approve": "Approve the application", "decline": "Decline the application"},
+                "What has the area housing manager decided?",
+                "Select the area housing manager's decision",
+            ),
+            "housingAreaManagerName": field(
+                {**NAME, "minLength": 2},
+                "Name of the area housing manager",
+                error="Enter the area housing manager's name",
+            ),
         },
-        {"reason": TEXT},
+        {"reason": notes("Reason for the decision (optional)")},
+        title="Record the area housing manager's decision",
+        confirm=True,
     )
     return [
         move(
             "ScheduleInterview",
             INVESTIGATION_OUTCOMES,
             "InterviewScheduled",
-            APPOINTMENT_FORM,
+            appointment_form(
+                "Book an interview with the applicant", "Date and time of the interview"
+            ),
             APPOINTMENT_EXAMPLE,
         ),
         move(
             "RescheduleInterview",
             INTERVIEW_STATES,
             "InterviewRescheduled",
-            APPOINTMENT_FORM,
+            appointment_form("Rebook the interview", "New date and time of the interview"),
             APPOINTMENT_EXAMPLE,
         ),
         decide(
@@ -178,14 +236,14 @@ def tenure_appointment() -> list[Trigger]:
             "ScheduleTenureAppointment",
             "HOApprovalPassed",
             "TenureAppointmentScheduled",
-            APPOINTMENT_FORM,
+            appointment_form("Book the appointment to sign the new tenancy"),
             APPOINTMENT_EXAMPLE,
         ),
         move(
             "RescheduleTenureAppointment",
             TENURE_APPOINTMENT_STATES,
             "TenureAppointmentRescheduled",
-            APPOINTMENT_FORM,
+            appointment_form("Rebook the tenancy signing", "New date and time"),
             APPOINTMENT_EXAMPLE,
         ),
     ]
@@ -197,7 +255,13 @@ def close(from_states: Iterable[str]) -> Trigger:
         "CloseProcess",
         tuple(from_states),
         CLOSED,
-        form({"hasNotifiedResident": NOTIFIED}, {"reason": TEXT}),
+        form(
+            {"hasNotifiedResident": NOTIFIED},
+            {"reason": notes("Reason for closing the case (optional)")},
+            title="Close the case",
+            description="Closing ends the case: it cannot be reopened.",
+            confirm=True,
+        ),
         {"hasNotifiedResident": True, "reason": "Not eligible"},
     )
 
@@ -208,7 +272,19 @@ def cancel(from_states: Iterable[str]) -> Trigger:
         "CancelProcess",
         tuple(from_states),
         CANCELLED,
-        form({"comment": {**TEXT, "minLength": 1}}, {"hasNotifiedResident": BOOLEAN}),
+        form(
+            {
+                "comment": field(
+                    {**TEXT, "minLength": 1},
+                    "Why is the case being cancelled?",
+                    error="Enter why the case is being cancelled, in 2,000 characters or fewer",
+                )
+            },
+            {"hasNotifiedResident": yes_no("Have you told the resident?")},
+            title="Cancel the case",
+            description="Cancelling ends the case: it cannot be reopened.",
+            confirm=True,
+        ),
         {"comment": "The resident withdrew the application."},
     )
 

@@ -477,6 +477,22 @@ def dev_token(env: dict[str, str]) -> str | None:
     return result.stdout.strip()
 
 
+def seed_demo(env: dict[str, str]) -> bool:
+    """Write the demonstration tenures and persons the officer pages offer to start cases on."""
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "api", "seed-demo"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    if result.returncode != 0:
+        log(f"could not write the demonstration records: {result.stderr.strip()[-300:]}")
+    return result.returncode == 0
+
+
 def supervise(stack: Stack) -> int:
     """Return 1 as soon as any started process exits; a signal interrupts the wait instead."""
     while True:
@@ -509,7 +525,13 @@ def cmd_run() -> int:
             )
             for name, argv in app_commands(port).items():
                 stack.spawn(name, "app", argv, f"{name}.log", env)
-            log(f"API:     http://{HOST}:{port}/")
+            log(f"Pages:   http://{HOST}:{port}/ (officers' worktray and cases)")
+            log(
+                f"Sign in: http://{HOST}:{port}/login/dev (development accounts: any name, groups)"
+            )
+            if seed_demo(env):
+                log("Demo:    demonstration tenures and persons written (seed-demo)")
+            log(f"API:     http://{HOST}:{port}/api/v1/process")
             log(f"Docs:    http://{HOST}:{port}/api/docs")
             log(f"OpenAPI: http://{HOST}:{port}/api/v1/openapi.json")
             log(f"Logs:    {LOG_DIR}/{{api,worker,beat}}.log (Ctrl-C stops everything)")
