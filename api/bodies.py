@@ -80,6 +80,8 @@ def check_body() -> None:
     """Refuse a body this route cannot take as JSON; let every other request through."""
     if request.method not in BODY_METHODS or request.url_rule is None:
         return  # no body expected, or a 404/405 the router answers
+    if not request.path.startswith("/api/"):
+        return  # the officer pages take HTML forms, checked by their own views
     if _declared_media_type() not in (None, "application/json"):
         return  # the upload's multipart body is its route's to check
     raw = _read()

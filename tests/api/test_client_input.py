@@ -30,11 +30,13 @@ LIMIT = 1024 * 1024
 
 
 def json_endpoints() -> list[tuple[str, str]]:
-    """(method, rule) of every route that takes a JSON body: every POST, PUT and PATCH but
-    the multipart upload."""
+    """(method, rule) of every route that takes a JSON body: every POST, PUT and PATCH of the
+    API but the multipart upload (the officer pages take HTML forms)."""
     app = create_app({"TESTING": True, "MONGO_DB": "unused"}, dispatch=lambda *_: None)
     found = []
     for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/"):
+            continue
         view = app.view_functions[rule.endpoint]
         if getattr(view, "_spec", {}).get("content_type") == "multipart/form-data":
             continue
