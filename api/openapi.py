@@ -207,6 +207,7 @@ def finish(spec: dict[str, Any] | str) -> dict[str, Any] | str:
     _describe_path_parameters(spec)
     _describe_conditional_headers(spec)
     _describe_bodies(spec)
+    _describe_trigger_bodies(spec)
     _describe_body_refusals(spec)
     _require_bodies(spec)
     spec["security"] = [{"BearerAuth": []}]
@@ -319,6 +320,89 @@ def _describe_bodies(spec: dict[str, Any]) -> None:
         trigger_data["properties"]["processData"]["description"] = (
             "Ignored, and refused unless its formData and documents repeat those sent."
         )
+
+
+def _describe_trigger_bodies(spec: dict[str, Any]) -> None:
+    """Make each trigger's form reachable from the PATCH operations that fire it: their body
+    is any of one schema per process type and trigger (`{process}.{trigger}.body`, whose
+    `formData` is that trigger's form), or, without a trigger, an edit; with an example each."""
+    schemas = spec.get("components", {}).get("schemas", {})
+    change, trigger_data = schemas.get("ProcessChange"), schemas.get("TriggerData")
+    if not change or not trigger_data:
+        return
+    named: list[dict[str, str]] = []
+    in_url: list[dict[str, str]] = []
+    examples: dict[str, Any] = {}
+    for definition in machines.registry().values():
+        for trigger in definition.client_triggers.values():
+            key = f"{definition.name}.{trigger.name}"
+            form = _ref(f"{key}.formData")
+            said = dict(trigger.form or {})
+            about = {
+                "title": f"{definition.title}: {trigger.name}",
+                "description": " ".join(
+                    part
+                    for part in (
+                        trigger.description or said.get("title"),
+                        said.get("description"),
+                    )
+                    if part
+                )
+                or f"Fire {trigger.name}.",
+            }
+            schemas[f"{key}.body"] = {
+                **about,
+                "type": "object",
+                "required": ["trigger", "formData"],
+                "properties": {
+                    **change["properties"],
+                    "trigger": {"type": "string", "const": trigger.name},
+                    "formData": form,
+                },
+                "additionalProperties": False,
+            }
+            schemas[f"{key}.triggerBody"] = {
+                **about,
+                "type": "object",
+                "required": ["formData"],
+                "properties": {**trigger_data["properties"], "formData": form},
+                "additionalProperties": False,
+            }
+            named.append(_ref(f"{key}.body"))
+            in_url.append(_ref(f"{key}.triggerBody"))
+            examples[key] = {
+                "summary": about["title"],
+                "value": {"formData": dict(trigger.example or {}), "documents": []},
+            }
+    edit = {
+        "title": "An edit of the current state",
+        "description": "No trigger: processData (merged into the current state's) and/or "
+        "assignment.",
+        "type": "object",
+        "properties": {name: change["properties"][name] for name in ("processData", "assignment")},
+    }
+    schemas["ProcessEdit"] = edit
+    for path, operations in spec.get("paths", {}).items():
+        operation = operations.get("patch")
+        if not operation:
+            continue
+        media = operation.get("requestBody", {}).get("content", {}).get("application/json")
+        if media is None:
+            continue
+        if path.endswith("{trigger}"):
+            media["schema"] = {"anyOf": in_url}
+            media["examples"] = examples
+        else:
+            media["schema"] = {"anyOf": [*named, _ref("ProcessEdit")]}
+            media["examples"] = {
+                key: {**example, "value": {"trigger": key.split(".", 1)[1], **example["value"]}}
+                for key, example in examples.items()
+            } | {
+                "edit": {
+                    "summary": "An edit of the current state",
+                    "value": {"processData": {"documents": []}, "assignment": {"patch": "E1"}},
+                }
+            }
 
 
 def _describe_body_refusals(spec: dict[str, Any]) -> None:
