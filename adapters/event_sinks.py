@@ -15,7 +15,7 @@ from typing import Any
 
 import redis
 
-from services.ports import ServiceUnavailable
+from machines.ports import ServiceUnavailable
 
 SIGNATURE_HEADER = "X-Processes-Signature-256"
 EVENT_ID_HEADER = "X-Processes-Event-Id"

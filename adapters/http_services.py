@@ -21,7 +21,7 @@ from urllib3.exceptions import MaxRetryError
 from urllib3.exceptions import TimeoutError as urllib3_timeout
 from urllib3.util.retry import Retry
 
-from services.ports import Record, RecordNotFound, ServiceUnavailable
+from machines.ports import Record, RecordNotFound, ServiceUnavailable
 
 TENURES_PATH = "/api/v1/tenures"
 PERSONS_PATH = "/api/v1/persons"

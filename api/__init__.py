@@ -15,9 +15,9 @@ from flask.cli import ScriptInfo
 
 import settings as settings_module
 from api import auth, bodies, cli, docs, errors, headers, health, openapi, problems, processes
+from machines.ports import Dispatch
 from services.authorisation import Policy
 from services.paging import PageTokens
-from services.processes import Dispatch
 from storage import ProcessRepository, repository
 
 log = logging.getLogger(__name__)

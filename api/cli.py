@@ -22,8 +22,9 @@ from api.auth import mint
 from machines import describe
 from machines.definition import ProcessDefinition
 from services import definitions as definition_use_cases
+from services.context import Context
 from services.errors import ServiceError
-from services.processes import Context, definition_named
+from services.processes import definition_named
 from storage import is_available
 from storage.local_services import seed_demo
 from storage.migrations import MigrationRepository

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from flask import current_app, g, request
 
+from machines.ports import Dispatch
+from services.context import Context
 from services.paging import PageTokens
-from services.processes import Context, Dispatch
 from storage import ProcessRepository
 
 

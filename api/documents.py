@@ -27,9 +27,11 @@ from api.deps import context, dispatcher, if_match, repository
 from api.problems import problem
 from api.representation import etag, iso
 from api.schemas import path_id
+from machines.errors import DocumentNotFound
+from machines.model import DocumentInfo
 from services import documents
 from services.errors import FieldError, InvalidInput
-from storage.documents import DocumentInfo, DocumentNotFound, DocumentStore, document_store
+from storage.documents import DocumentStore, document_store
 
 bp = APIBlueprint("documents", __name__, url_prefix="/api/v1", tag="Documents")
 

@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 
 from api.auth import Unauthenticated
 from api.problems import problem
+from machines.errors import ProcessNotFound, ProcessTooLarge, StaleProcess
 from services.authorisation import Forbidden
 from services.errors import (
     Conflict,
@@ -24,8 +25,7 @@ from services.errors import (
     UnknownProcessName,
     UnknownTrigger,
 )
-from storage import UNAVAILABLE_ERRORS, ProcessNotFound, StaleProcess, StoreError
-from storage.errors import ProcessTooLarge
+from storage import UNAVAILABLE_ERRORS, StoreError
 
 log = logging.getLogger(__name__)
 

@@ -22,9 +22,10 @@ from api.schemas import (
     TriggerData,
     path_id,
 )
+from machines.errors import ProcessNotFound
+from machines.queries import ProcessQuery
 from services import automation, processes
 from services.errors import FieldError, InvalidInput
-from storage import ProcessNotFound, ProcessQuery
 
 bp = APIBlueprint("processes", __name__, url_prefix="/api", tag="Processes")
 """Versions are in the rules: v1, and v2's create, the one v2 route of the existing API."""

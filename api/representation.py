@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from machines.model import Process, StateEntry
+from services.events import iso
 
 
 def process_json(process: Process) -> dict[str, Any]:
@@ -65,11 +66,6 @@ def _with_iso_times(automation: dict[str, Any] | None) -> dict[str, Any] | None:
     if automation is None:
         return None
     return {k: iso(v) if isinstance(v, datetime) else v for k, v in automation.items()}
-
-
-def iso(moment: datetime) -> str:
-    """ISO 8601 in UTC with a Z, at the millisecond precision the store keeps."""
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def etag(process: Process) -> str:

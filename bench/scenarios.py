@@ -419,7 +419,7 @@ def _load(db: Database, start: int, stop: int, now: datetime) -> dict[str, float
 
 
 def _queries(size: int) -> dict[str, Callable[[random.Random], Any]]:
-    from storage import ProcessQuery
+    from machines.queries import ProcessQuery
 
     def by_target(rng: random.Random) -> Any:
         target = rng.randrange(size // PROCESSES_PER_TARGET)

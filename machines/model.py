@@ -136,3 +136,20 @@ class Process:
             if entry.state == state:
                 return entry
         return None
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    """What is known about a stored document, besides its bytes."""
+
+    id: str
+    process_id: str
+    process_name: str
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    state: str
+    """The state the process was in when the document was attached."""
+    uploaded_by: Actor | None
+    uploaded_at: datetime

@@ -12,24 +12,16 @@ import logging
 from typing import Any
 
 from machines.definition import ProcessDefinition
+from machines.errors import ProcessNotFound, StaleProcess
 from machines.model import Process
+from machines.ports import Dispatch, Ports, RecordNotFound, Repository
 from services import events
+from services.commit import commit
+from services.context import Context, ExpectedVersion, version_matches
 from services.errors import PreconditionFailed, TriggerNotAllowed
-from services.ports import Ports, RecordNotFound
-from services.processes import (
-    Context,
-    Dispatch,
-    ExpectedVersion,
-    Repository,
-    commit,
-    definition_named,
-    get,
-    queue_automated_step,
-    transition,
-    version_matches,
-)
+from services.processes import definition_named, get
 from services.steps import STEPS, StepResult
-from storage.errors import ProcessNotFound, StaleProcess
+from services.transitions import queue_automated_step, transition
 
 log = logging.getLogger(__name__)
 
@@ -162,18 +154,17 @@ def record_failure(
         )
         _step_done(process)
         process.add_follow_up(
-            events.event(
+            events.raised(
+                ctx,
                 "AutomationFailed",
                 process.id,
-                old_data={"state": process.state},
-                new_data={
+                old={"state": process.state},
+                new={
                     "state": process.state,
                     "step": automation.get("step"),
                     "reason": reason,
                 },
-                actor=ctx.event_actor,
-                correlation_id=ctx.correlation_id,
-                now=moment,
+                at=moment,
             )
         )
         try:

@@ -16,13 +16,14 @@ from typing import Any
 import machines
 from machines.definition import ProcessDefinition
 from machines.model import Process
+from machines.ports import Ports, Record, RecordNotFound, Repository, ServiceUnavailable
+from machines.queries import ProcessQuery
 from services import processes
 from services.authorisation import Forbidden
+from services.context import Context
 from services.errors import InvalidPageToken
 from services.paging import PageTokens
-from services.ports import Ports, Record, RecordNotFound, ServiceUnavailable
-from services.processes import Context, Page, Repository
-from storage import ProcessQuery
+from services.processes import Page
 
 log = logging.getLogger(__name__)
 

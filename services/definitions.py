@@ -20,7 +20,9 @@ from typing import Protocol
 import machines
 from machines import describe
 from machines.definition import ProcessDefinition
+from machines.errors import ProcessNotFound, StaleProcess
 from machines.model import Process
+from machines.ports import Dispatch, Repository
 from machines.validate import (
     Migration,
     Problem,
@@ -30,18 +32,13 @@ from machines.validate import (
     problems,
     stranded,
 )
+from services.commit import commit
+from services.context import Context
 from services.errors import FieldError, InvalidInput, ServiceError
 from services.forms import format_checker
-from services.processes import (
-    Context,
-    Dispatch,
-    Repository,
-    commit,
-    definition_named,
-    queue_automated_step,
-)
+from services.processes import definition_named
 from services.steps import STEPS
-from storage.errors import ProcessNotFound, StaleProcess
+from services.transitions import queue_automated_step
 
 log = logging.getLogger(__name__)
 

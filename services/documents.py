@@ -15,13 +15,18 @@ import uuid
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import IO, Any, Protocol
 
 import filetype
 
-from machines.model import Process
+from machines.errors import DocumentNotFound, ProcessNotFound
+from machines.model import DocumentInfo, Process
+from machines.ports import Dispatch, Repository
 from machines.stages import DOCUMENT_ATTACHED, DOCUMENT_REMOVED, attached_documents
 from services import events
+from services.commit import EDIT_BUDGET, apply_change
+from services.context import Context, ExpectedVersion, version_matches
 from services.errors import (
     FieldError,
     InvalidInput,
@@ -29,19 +34,7 @@ from services.errors import (
     ProcessEnded,
     ServiceError,
 )
-from services.processes import (
-    EDIT_BUDGET,
-    Context,
-    Dispatch,
-    ExpectedVersion,
-    Repository,
-    apply_change,
-    definition_named,
-    get,
-    version_matches,
-)
-from storage.documents import DocumentInfo, DocumentNotFound
-from storage.errors import ProcessNotFound
+from services.processes import definition_named, get
 
 log = logging.getLogger(__name__)
 
@@ -198,21 +191,25 @@ def attach(
         details = _details(document)
         process.record(DOCUMENT_ATTACHED, ctx.actor, moment, **details)
         process.add_follow_up(
-            events.event(
+            events.raised(
+                ctx,
                 DOCUMENT_ATTACHED,
                 process.id,
-                old_data=None,
-                new_data={**details, "state": process.state},
-                actor=ctx.event_actor,
-                correlation_id=ctx.correlation_id,
-                now=moment,
+                old=None,
+                new={**details, "state": process.state},
+                at=moment,
             )
         )
         attached_in[:] = [process.state]
 
     try:
         stored = apply_change(
-            repo, process_name, process_id, change, ctx, dispatch, expected_version, EDIT_BUDGET
+            repo,
+            partial(get, repo, process_name, process_id, ctx),
+            change,
+            dispatch,
+            expected_version,
+            EDIT_BUDGET,
         )
     except BaseException:
         _discard_unless_attached(repo, files, process_id, document.id)
@@ -277,18 +274,19 @@ def remove(
         details = _details(info)
         process.record(DOCUMENT_REMOVED, ctx.actor, moment, **details)
         process.add_follow_up(
-            events.event(
+            events.raised(
+                ctx,
                 DOCUMENT_REMOVED,
                 process.id,
-                old_data={**details, "state": info.state},
-                new_data=None,
-                actor=ctx.event_actor,
-                correlation_id=ctx.correlation_id,
-                now=moment,
+                old={**details, "state": info.state},
+                new=None,
+                at=moment,
             )
         )
 
-    process = apply_change(repo, process_name, process_id, change, ctx, dispatch, expected_version)
+    process = apply_change(
+        repo, partial(get, repo, process_name, process_id, ctx), change, dispatch, expected_version
+    )
     files.delete(info.id)
     return process
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from machines.model import Actor, FollowUp
+from machines.model import FollowUp
+from services.context import Context
 
 SOURCE_DOMAIN = "Processes"
 SOURCE_SYSTEM = "ProcessesAPI"
@@ -22,29 +23,35 @@ STARTED_AGAINST = {
 }
 
 
-def event(
+def iso(moment: datetime) -> str:
+    """ISO 8601 in UTC with a Z, at the millisecond precision the store keeps: the one format
+    of every time in events and responses."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def raised(
+    ctx: Context,
     event_type: str,
     entity_id: str,
     *,
-    old_data: dict[str, Any] | None,
-    new_data: dict[str, Any] | None,
-    actor: Actor | None,
-    correlation_id: str,
-    now: datetime,
+    old: dict[str, Any] | None,
+    new: dict[str, Any] | None,
+    at: datetime,
 ) -> FollowUp:
-    """An event to publish once the change that raised it is stored; `actor` None means the
-    system raised it on its own."""
-    user = actor or SYSTEM_USER
+    """The event `ctx`'s change raises, to publish once that change is stored. It names the
+    request's correlation id, and as its user the actor, the officer the system acts for, or
+    the system itself."""
+    user = ctx.event_actor or SYSTEM_USER
     envelope = {
         "id": str(uuid.uuid4()),
         "eventType": event_type,
         "sourceDomain": SOURCE_DOMAIN,
         "sourceSystem": SOURCE_SYSTEM,
         "version": "v1",
-        "correlationId": correlation_id,
-        "dateTime": now.isoformat().replace("+00:00", "Z"),
+        "correlationId": ctx.correlation_id,
+        "dateTime": iso(at),
         "user": {"name": user.get("name"), "email": user.get("email")},
         "entityId": entity_id,
-        "eventData": {"oldData": old_data or {}, "newData": new_data or {}},
+        "eventData": {"oldData": old or {}, "newData": new or {}},
     }
-    return FollowUp(kind="event", name=event_type, payload=envelope, created_at=now)
+    return FollowUp(kind="event", name=event_type, payload=envelope, created_at=at)

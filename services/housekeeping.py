@@ -7,19 +7,15 @@ import uuid
 from collections.abc import Callable, Collection, Iterable
 from datetime import datetime, timedelta
 
+from machines.errors import ProcessNotFound, StaleProcess
 from machines.model import Actor, Process
+from machines.ports import Dispatch
 from services import events
-from services.processes import (
-    Context,
-    Dispatch,
-    commit,
-    definition_named,
-    now,
-    step_follow_up,
-    transition,
-)
+from services.commit import commit
+from services.context import Context, now
+from services.processes import definition_named
+from services.transitions import step_follow_up, transition
 from storage import ProcessRepository
-from storage.errors import ProcessNotFound, StaleProcess
 
 log = logging.getLogger(__name__)
 
@@ -160,19 +156,18 @@ def _remind(process: Process, moment: datetime, ctx: Context) -> bool:
         return False
     entry.reminded = True
     process.add_follow_up(
-        events.event(
+        events.raised(
+            ctx,
             "AppointmentReminder",
             process.id,
-            old_data=None,
-            new_data={
+            old=None,
+            new={
                 "state": entry.state,
                 "appointmentDateTime": entry.form_data.get("appointmentDateTime"),
                 "targetId": process.target_id,
                 "assignment": entry.assignment,
             },
-            actor=ctx.event_actor,
-            correlation_id=ctx.correlation_id,
-            now=moment,
+            at=moment,
         )
     )
     return True
@@ -184,14 +179,13 @@ def _mark_overdue(process: Process, moment: datetime, ctx: Context) -> bool:
         return False
     entry.overdue = True
     process.add_follow_up(
-        events.event(
+        events.raised(
+            ctx,
             "ProcessOverdue",
             process.id,
-            old_data=None,
-            new_data={"state": entry.state, "dueAt": entry.due_at.isoformat()},
-            actor=ctx.event_actor,
-            correlation_id=ctx.correlation_id,
-            now=moment,
+            old=None,
+            new={"state": entry.state, "dueAt": events.iso(entry.due_at)},
+            at=moment,
         )
     )
     definition = definition_named(process.process_name)

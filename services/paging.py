@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 from itsdangerous import BadData, URLSafeSerializer
 
 from machines.model import Process
+from machines.queries import sort_value
 from services.errors import InvalidPageToken
-from storage import sort_value
 
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(9000, 1, 1, tzinfo=UTC)

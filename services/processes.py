@@ -1,111 +1,42 @@
 """Use cases on processes: start, read, list, fire a trigger, edit the current state.
 
-Each change is decided by the process's machine, written in one version-conditioned update
-together with its follow-ups (outbox), and only then handed to `dispatch`.
-"""
+Each change is decided by the process's machine (`transitions`), written in one
+version-conditioned update together with its follow-ups (`commit`, `outbox`)."""
 
 from __future__ import annotations
 
 import json
 import logging
-import random
-import time
 import uuid
-from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
-from zoneinfo import ZoneInfo
-
-from statemachine.exceptions import TransitionNotAllowed
+from datetime import datetime
+from functools import partial
+from typing import Any
 
 import machines
-import settings
 from machines.definition import INITIAL_STATE, START_TRIGGER, ProcessDefinition, Trigger
-from machines.model import Actor, FollowUp, Process, StateEntry
+from machines.errors import ProcessNotFound
+from machines.model import Process, StateEntry
+from machines.ports import Dispatch, Repository
+from machines.queries import ProcessQuery
 from services import events
-from services.authorisation import ALLOW_ALL, Forbidden, Policy
+from services.authorisation import Forbidden
+from services.commit import EDIT_BUDGET, TRIGGER_BUDGET, apply_change
+from services.context import Context, ExpectedVersion
 from services.errors import (
-    Conflict,
     DataLocked,
     FieldError,
     InvalidInput,
-    PreconditionFailed,
     ProcessEnded,
-    TriggerNotAllowed,
     UnknownProcessName,
     UnknownTrigger,
 )
 from services.forms import check_storable, drop_unanswered, validate_form
+from services.outbox import hand_on
 from services.paging import PageTokens
-from storage import ProcessQuery
-from storage.errors import ProcessNotFound, StaleProcess
+from services.transitions import assigned, due, not_allowed, queue_automated_step, transition
 
 log = logging.getLogger(__name__)
-
-MAX_ATTEMPTS = 12
-"""How often a change without If-Match is re-applied when a concurrent change wins."""
-
-MB = 1024 * 1024
-EDIT_BUDGET = 8 * MB
-"""The size (BSON) past which a case takes no more growth from edits and documents."""
-TRIGGER_BUDGET = 10 * MB
-"""The size past which a case takes no more triggers: more than edits may grow it to, so a
-case that reached its edit budget can still be moved on and closed. (The engine's own changes,
-a step's outcome or a deadline, are small and never refused; MongoDB's limit is 16 MB.)"""
-
-
-class Repository(Protocol):
-    def add(self, process: Process) -> None: ...
-    def get(self, process_id: str) -> Process: ...
-    def save(self, process: Process) -> None: ...
-    def check_size(self, process: Process, budget: int) -> None: ...
-    def search(
-        self, query: ProcessQuery, limit: int, after: tuple[datetime, str] | None = None
-    ) -> list[Process]: ...
-
-
-Dispatch = Callable[[str, list[FollowUp]], Collection[str] | None]
-"""Hands follow-ups on (queues tasks, publishes events); returns the ids of those it has
-done in place (events it published, or found published), which the process's next save
-drops from the outbox (steps are dropped by the save of their outcome)."""
-
-ExpectedVersion = int | frozenset[int] | None
-"""The version(s) a client's If-Match names; None when it sent none."""
-
-
-def version_matches(expected: ExpectedVersion, actual: int) -> bool:
-    """Whether the stored version satisfies the client's If-Match."""
-    if expected is None:
-        return True
-    if isinstance(expected, int):
-        return expected == actual
-    return actual in expected
-
-
-def now() -> datetime:
-    """The current UTC time at the millisecond precision MongoDB stores."""
-    moment = datetime.now(UTC)
-    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
-
-
-@dataclass(frozen=True)
-class Context:
-    """Who is acting, what they may do, and the correlation id of their request."""
-
-    actor: Actor | None = None
-    correlation_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    clock: Callable[[], datetime] = now
-    groups: frozenset[str] = frozenset()
-    policy: Policy = ALLOW_ALL
-    on_behalf_of: Actor | None = None
-    """For the system's own work (a step): the officer whose request queued it."""
-
-    @property
-    def event_actor(self) -> Actor | None:
-        """Whom events name as their user: the actor, else the officer the work is done for
-        (None: the system itself, named by `events.SYSTEM_USER`)."""
-        return self.actor or self.on_behalf_of
 
 
 @dataclass(frozen=True)
@@ -178,25 +109,16 @@ def start(repo: Repository, request: NewProcess, ctx: Context, dispatch: Dispatc
     process.enter(_entry(definition, first, START_TRIGGER, request, ctx, moment))
     summary = _summary(process)
     process.add_follow_up(
-        events.event(
-            "ProcessStartedEvent",
-            process.id,
-            old_data=None,
-            new_data=summary,
-            actor=ctx.event_actor,
-            correlation_id=ctx.correlation_id,
-            now=moment,
-        )
+        events.raised(ctx, "ProcessStartedEvent", process.id, old=None, new=summary, at=moment)
     )
     process.add_follow_up(
-        events.event(
+        events.raised(
+            ctx,
             events.STARTED_AGAINST[target_type],
             process.target_id,
-            old_data=None,
-            new_data={"id": process.id, "processName": process.process_name},
-            actor=ctx.event_actor,
-            correlation_id=ctx.correlation_id,
-            now=moment,
+            old=None,
+            new={"id": process.id, "processName": process.process_name},
+            at=moment,
         )
     )
     queue_automated_step(definition, process, version_after_save=0, ctx=ctx)
@@ -251,7 +173,7 @@ def fire(
     def change(process: Process) -> None:
         permitted = definition.permitted_triggers(process.state)
         if trigger.name not in permitted:
-            raise _not_allowed(definition, trigger.name, process.state)
+            raise not_allowed(definition, trigger.name, process.state)
         validate_form(trigger.form or {}, form_data, trigger.name)
         # Requirements are judged on the process as this request leaves it: the documents it
         # brings count as attached (ReviewDocuments names the ones reviewed).
@@ -267,7 +189,12 @@ def fire(
         transition(definition, process, trigger, form_data, documents, ctx, assignment)
 
     return apply_change(
-        repo, process_name, process_id, change, ctx, dispatch, expected_version, TRIGGER_BUDGET
+        repo,
+        partial(get, repo, process_name, process_id, ctx),
+        change,
+        dispatch,
+        expected_version,
+        TRIGGER_BUDGET,
     )
 
 
@@ -340,21 +267,25 @@ def update(
             new=_for_the_trail(new),
         )
         if "assignment" in new:
-            _assigned(process, old["assignment"], new["assignment"], ctx, moment)
+            assigned(process, old["assignment"], new["assignment"], ctx, moment)
         process.add_follow_up(
-            events.event(
+            events.raised(
+                ctx,
                 "ProcessUpdatedEvent",
                 process.id,
-                old_data=_as_state_properties(old),
-                new_data=_as_state_properties(new),
-                actor=ctx.event_actor,
-                correlation_id=ctx.correlation_id,
-                now=moment,
+                old=_as_state_properties(old),
+                new=_as_state_properties(new),
+                at=moment,
             )
         )
 
     return apply_change(
-        repo, process_name, process_id, change, ctx, dispatch, expected_version, EDIT_BUDGET
+        repo,
+        partial(get, repo, process_name, process_id, ctx),
+        change,
+        dispatch,
+        expected_version,
+        EDIT_BUDGET,
     )
 
 
@@ -453,202 +384,6 @@ def search(
     return Page(page, next_token)
 
 
-def commit(
-    repo: Repository,
-    process: Process,
-    dispatch: Dispatch,
-    save: Callable[[Process], None] | None = None,
-    *,
-    budget: int | None = None,
-) -> None:
-    """Save the change made to `process` (with `repo.save`, or `save` where a change is written
-    differently) and hand its follow-ups on. Raises `StaleProcess` (having written nothing)
-    when the stored process moved on since it was read, and `ProcessTooLarge` (likewise) when
-    the change would take it past `budget` bytes."""
-    settle(process, dispatch)  # before measuring: what it finds done leaves with this save
-    if budget is not None:
-        repo.check_size(process, budget)
-    (save or repo.save)(process)
-    hand_on(process, dispatch)
-
-
-def settle(process: Process, dispatch: Dispatch) -> None:
-    """Hand on the events earlier changes left in the outbox, so that the next save drops them.
-
-    An event stays in the outbox after it is published, until the process's next change takes
-    it out in the same write as the change (a write of its own would double the writes per
-    change) or the outbox sweep does. Publishing it again here is harmless, as the stream holds
-    each event once, and makes sure that only events the stream has are dropped.
-    """
-    events = [f for f in process.outbox if f.kind == "event" and f.id not in process.done]
-    if not events:
-        return
-    try:
-        done = dispatch(process.id, events)
-    except Exception:  # noqa: BLE001 - they stay in the outbox, for the sweep
-        log.warning("events of %s stay in the outbox", process.id, exc_info=True)
-        return
-    process.done.update(done or ())
-
-
-def hand_on(process: Process, dispatch: Dispatch) -> None:
-    """Dispatch the follow-ups just stored.
-
-    Each stays in the outbox until it is known to be done: an event until a later save or the
-    outbox sweep finds it published (`settle`), a step until the worker that does it stores
-    its outcome. So nothing is lost if dispatch fails here, or if the broker or a worker loses
-    the message: the outbox sweep dispatches again whatever is still there after a grace period.
-    """
-    pending, process.follow_ups = process.follow_ups, []
-    if not pending:
-        return
-    try:
-        done = dispatch(process.id, pending)
-    except Exception:  # noqa: BLE001 - the outbox keeps them; a sweeper dispatches them later
-        log.warning("follow-ups of %s left in the outbox", process.id, exc_info=True)
-        return
-    process.done.update(done or ())
-
-
-def apply_change(
-    repo: Repository,
-    process_name: str,
-    process_id: str,
-    change: Callable[[Process], None],
-    ctx: Context,
-    dispatch: Dispatch,
-    expected_version: ExpectedVersion,
-    budget: int | None = None,
-) -> Process:
-    """Apply `change` to the stored process and save it atomically, re-reading on conflict.
-
-    With an expected version (If-Match) a conflict is a PreconditionFailed; without, the
-    change is applied again to the fresh process, so no concurrent update is lost. A change
-    that would take the process past `budget` bytes is refused (`ProcessTooLarge`).
-    """
-    for attempt in range(MAX_ATTEMPTS):
-        if attempt:
-            # Spread out writers that keep colliding on the same process.
-            time.sleep(random.uniform(0, min(0.05, 0.002 * 2**attempt)))
-        process = get(repo, process_name, process_id, ctx)
-        if not version_matches(expected_version, process.version):
-            raise PreconditionFailed(expected_version, process.version)
-        change(process)
-        if not process.has_unsaved_changes:
-            return process  # nothing changed: no write, no event
-        try:
-            commit(repo, process, dispatch, budget=budget)
-        except StaleProcess:
-            if expected_version is not None:
-                stored = repo.get(process_id).version
-                raise PreconditionFailed(expected_version, stored) from None
-            continue
-        return process
-    raise Conflict("The process kept changing while this request was applied; try again.")
-
-
-def transition(
-    definition: ProcessDefinition,
-    process: Process,
-    trigger: Trigger,
-    form_data: dict[str, Any],
-    documents: list[str],
-    ctx: Context,
-    assignment: dict[str, Any] | None = None,
-) -> None:
-    """Move `process` along `trigger`, recording the new state, its event and its step."""
-    source = process.state
-    try:
-        target = definition.run(source, trigger.name, form_data)
-    except TransitionNotAllowed:
-        raise _not_allowed(definition, trigger.name, source) from None
-    moment = ctx.clock()
-    previous_assignment = process.current_state.assignment
-    new_assignment = dict(assignment if assignment is not None else previous_assignment)
-    new_assignment.update(definition.default_assignments.get(target, {}))
-    entry = StateEntry(
-        state=target,
-        permitted_triggers=definition.permitted_triggers(target),
-        assignment=new_assignment,
-        form_data=form_data,
-        documents=list(documents),
-        trigger=trigger.name,
-        acted_by=ctx.actor,
-        created_at=moment,
-        updated_at=moment,
-        due_at=_due(definition, target, moment),
-        reminder_at=_reminder(form_data, moment),
-    )
-    process.enter(entry)
-    process.add_follow_up(
-        events.event(
-            definition.state_events.get(target, "ProcessUpdatedEvent"),
-            process.id,
-            old_data={"state": source},
-            new_data={"state": target, "stateData": form_data, "stateStartedAt": _iso(moment)},
-            actor=ctx.event_actor,
-            correlation_id=ctx.correlation_id,
-            now=moment,
-        )
-    )
-    if new_assignment != previous_assignment:
-        _assigned(process, previous_assignment, new_assignment, ctx, moment)
-    queue_automated_step(definition, process, version_after_save=process.version + 1, ctx=ctx)
-
-
-def _not_allowed(definition: ProcessDefinition, trigger: str, state: str) -> TriggerNotAllowed:
-    if definition.is_final(state):
-        why = " (the process has ended)"
-    elif state in definition.automated_step_by_state:
-        why = " until its automated step finishes"
-    else:
-        why = ""
-    return TriggerNotAllowed(trigger, state, definition.permitted_triggers(state), why)
-
-
-def queue_automated_step(
-    definition: ProcessDefinition, process: Process, version_after_save: int, ctx: Context
-) -> None:
-    """Queue the current state's automated step, if it has one, and show it as queued."""
-    step = definition.automated_step_by_state.get(process.state)
-    if step is None:
-        return
-    moment = ctx.clock()
-    process.current_state.automation = {
-        "id": str(uuid.uuid4()),
-        "step": step.step,
-        "status": "queued",
-        "queuedAt": moment,
-    }
-    process.add_follow_up(step_follow_up(process, version_after_save, ctx.event_actor, ctx))
-
-
-def step_follow_up(
-    process: Process, version_after_save: int, on_behalf_of: Actor | None, ctx: Context
-) -> FollowUp:
-    """The task that runs the step the current state's `automation` describes.
-
-    The task names the automation it runs (a new id each time the step is queued): a worker
-    runs it only while the process still waits for exactly that automation, whatever else
-    (edits, documents) changed meanwhile, and a late or repeated delivery does nothing.
-    """
-    automation = process.current_state.automation or {}
-    return FollowUp(
-        kind="task",
-        name=str(automation["step"]),
-        payload={
-            "processId": process.id,
-            "processName": process.process_name,
-            "state": process.state,
-            "automationId": automation["id"],
-            "version": version_after_save,
-            "correlationId": ctx.correlation_id,
-            "actor": on_behalf_of,
-        },
-        created_at=ctx.clock(),
-    )
-
-
 def _entry(
     definition: ProcessDefinition,
     state: str,
@@ -667,48 +402,8 @@ def _entry(
         acted_by=ctx.actor,
         created_at=moment,
         updated_at=moment,
-        due_at=_due(definition, state, moment),
+        due_at=due(definition, state, moment),
     )
-
-
-def _assigned(
-    process: Process, old: dict[str, Any], new: dict[str, Any], ctx: Context, moment: datetime
-) -> None:
-    """Keep a reassignment in the activity trail and tell subscribers (ProcessAssigned)."""
-    process.record("Assigned", ctx.actor, moment, old=old, new=new)
-    process.add_follow_up(
-        events.event(
-            "ProcessAssigned",
-            process.id,
-            old_data={"assignment": old},
-            new_data={"assignment": new, "state": process.state},
-            actor=ctx.event_actor,
-            correlation_id=ctx.correlation_id,
-            now=moment,
-        )
-    )
-
-
-def _reminder(form_data: dict[str, Any], moment: datetime) -> datetime | None:
-    """When to remind about an appointment this form books: a set time before it, if that is
-    still ahead. A time without an offset is local to the council (LOCAL_TIMEZONE)."""
-    booked = form_data.get("appointmentDateTime")
-    if not isinstance(booked, str):
-        return None
-    config = settings.from_env()
-    try:
-        at = datetime.fromisoformat(booked.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=ZoneInfo(config.local_timezone))
-    remind = at.astimezone(UTC) - timedelta(hours=config.reminder_hours)
-    return remind if remind > moment else None
-
-
-def _due(definition: ProcessDefinition, state: str, moment: datetime) -> datetime | None:
-    days = definition.time_limits_days.get(state)
-    return moment + timedelta(days=days) if days else None
 
 
 def _summary(process: Process) -> dict[str, Any]:
@@ -720,7 +415,3 @@ def _summary(process: Process) -> dict[str, Any]:
         "relatedEntities": process.related_entities,
         "state": process.state,
     }
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")

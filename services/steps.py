@@ -14,7 +14,7 @@ from typing import Any
 
 from machines import tenancy
 from machines.model import Process
-from services.ports import Ports
+from machines.ports import Ports
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,8 @@ from pymongo.errors import (
 )
 
 from settings import Settings
-from storage.errors import ProcessNotFound, StaleProcess, StoreUnavailable
 from storage.mongo import database, ping
-from storage.processes import SORTS, ProcessQuery, ProcessRepository, sort_value
+from storage.processes import ProcessRepository
 
 RETRYABLE_ERRORS: tuple[type[Exception], ...] = (AutoReconnect, ConnectionFailure)
 """Errors after which the same operation may succeed if tried again."""
@@ -38,14 +37,8 @@ def is_available(settings: Settings) -> bool:
 __all__ = [
     "RETRYABLE_ERRORS",
     "UNAVAILABLE_ERRORS",
-    "SORTS",
-    "ProcessNotFound",
-    "ProcessQuery",
     "ProcessRepository",
-    "StaleProcess",
     "StoreError",
-    "StoreUnavailable",
     "is_available",
     "repository",
-    "sort_value",
 ]

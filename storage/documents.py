@@ -9,8 +9,6 @@ so it is what a state's `documents` list holds.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import datetime
 from typing import IO, Any
 
 from gridfs import GridFSBucket
@@ -19,7 +17,8 @@ from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.collection import Collection
 from pymongo.database import Database
 
-from machines.model import Actor
+from machines.errors import DocumentNotFound
+from machines.model import DocumentInfo
 from settings import Settings
 from storage.mongo import database
 
@@ -31,31 +30,6 @@ INDEXES = [
         name="by_process_newest_first",
     ),
 ]
-
-
-class DocumentNotFound(Exception):
-    """No document with this id is attached to the process."""
-
-    def __init__(self, document_id: str) -> None:
-        super().__init__(f"Document {document_id} was not found.")
-        self.document_id = document_id
-
-
-@dataclass(frozen=True)
-class DocumentInfo:
-    """What is known about a stored document, besides its bytes."""
-
-    id: str
-    process_id: str
-    process_name: str
-    filename: str
-    content_type: str
-    size: int
-    sha256: str
-    state: str
-    """The state the process was in when the document was attached."""
-    uploaded_by: Actor | None
-    uploaded_at: datetime
 
 
 class DocumentStore:

@@ -16,7 +16,7 @@ from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
-from services.ports import Record, RecordNotFound
+from machines.ports import Record, RecordNotFound
 
 NAME_FIELDS = ("title", "firstName", "middleName", "surname")
 

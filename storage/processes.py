@@ -8,7 +8,6 @@ change that caused them. Every write is conditioned on `version`.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
@@ -20,8 +19,9 @@ from pymongo import ASCENDING, DESCENDING, IndexModel, MongoClient, UpdateOne
 from pymongo.collection import Collection
 from pymongo.database import Database
 
+from machines.errors import ProcessNotFound, ProcessTooLarge, StaleProcess
 from machines.model import Activity, FollowUp, Process, StateEntry
-from storage.errors import ProcessNotFound, ProcessTooLarge, StaleProcess
+from machines.queries import ProcessQuery
 
 INDEXES = [
     IndexModel(
@@ -124,42 +124,6 @@ SORTS = {
     "updatedAt": ("updatedAt", DESCENDING),
     "dueAt": ("currentState.dueAt", ASCENDING),
 }
-
-
-@dataclass(frozen=True)
-class ProcessQuery:
-    """Which processes a listing or worktray wants; None means "any"."""
-
-    target_id: str | None = None
-    process_name: str | None = None
-    state: str | None = None
-    patch: str | None = None
-    officer_id: str | None = None
-    overdue: bool | None = None
-    within_patches: frozenset[str] | None = None
-    """Only processes on these patches or on none (a caller's patch scope)."""
-    sort: str = "createdAt"
-
-    def filter(self) -> dict[str, Any]:
-        query: dict[str, Any] = {}
-        if self.target_id is not None:
-            query["targetId"] = self.target_id
-        if self.process_name is not None:
-            query["processName"] = self.process_name
-        if self.state is not None:
-            query["currentState.state"] = self.state
-        if self.officer_id is not None:
-            query["currentState.assignment.officerId"] = self.officer_id
-        if self.overdue is not None:
-            query["currentState.overdue"] = True if self.overdue else {"$ne": True}
-        if self.patch is not None:
-            query["currentState.assignment.patch"] = self.patch
-        elif self.within_patches is not None:
-            query["currentState.assignment.patch"] = {"$in": [*sorted(self.within_patches), None]}
-        if self.sort == "dueAt":
-            # Only cases with a deadline; a range (not `$ne: null`) lets an index serve it.
-            query.setdefault("currentState.dueAt", {})["$gte"] = EPOCH
-        return query
 
 
 class ProcessRepository:
@@ -287,7 +251,7 @@ class ProcessRepository:
         """Processes matching `query` in its sort order, starting after the (sort value, id)
         given by the last row of the previous page."""
         field, direction = SORTS[query.sort]
-        conditions = query.filter()
+        conditions = mongo_filter(query)
         if after is not None:
             # A range on the sort key (not an $or of two ranges) keeps the query on an index
             # everywhere; the few rows sharing the boundary value are skipped below.
@@ -360,7 +324,7 @@ class ProcessRepository:
     def explain(self, query: ProcessQuery) -> dict[str, Any]:
         """The server's query plan for `query`'s first page (to check that indexes serve it)."""
         field, direction = SORTS[query.sort]
-        conditions = query.filter()
+        conditions = mongo_filter(query)
         if self._in_slices(query, conditions, field):
             conditions, _ = _slice(conditions, field, direction, datetime.now(UTC), FIRST_SLICE)
         cursor = self._processes.find(conditions).sort([(field, direction), ("_id", direction)])
@@ -508,13 +472,27 @@ def _dropping_update(
     return [{"$set": stage}]
 
 
-def sort_value(process: Process, sort: str) -> datetime | None:
-    """The value a process is ordered by under `sort`, for continuation tokens."""
-    return {
-        "createdAt": process.created_at,
-        "updatedAt": process.updated_at,
-        "dueAt": process.current_state.due_at,
-    }[sort]
+def mongo_filter(wanted: ProcessQuery) -> dict[str, Any]:
+    """The MongoDB filter that selects what `wanted` asks for."""
+    query: dict[str, Any] = {}
+    if wanted.target_id is not None:
+        query["targetId"] = wanted.target_id
+    if wanted.process_name is not None:
+        query["processName"] = wanted.process_name
+    if wanted.state is not None:
+        query["currentState.state"] = wanted.state
+    if wanted.officer_id is not None:
+        query["currentState.assignment.officerId"] = wanted.officer_id
+    if wanted.overdue is not None:
+        query["currentState.overdue"] = True if wanted.overdue else {"$ne": True}
+    if wanted.patch is not None:
+        query["currentState.assignment.patch"] = wanted.patch
+    elif wanted.within_patches is not None:
+        query["currentState.assignment.patch"] = {"$in": [*sorted(wanted.within_patches), None]}
+    if wanted.sort == "dueAt":
+        # Only cases with a deadline; a range (not `$ne: null`) lets an index serve it.
+        query.setdefault("currentState.dueAt", {})["$gte"] = EPOCH
+    return query
 
 
 def _sliced(query: ProcessQuery, conditions: dict[str, Any], field: str) -> bool:

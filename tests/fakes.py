@@ -9,9 +9,9 @@ from datetime import datetime
 
 import bson
 
+from machines.errors import ProcessNotFound, ProcessTooLarge, StaleProcess
 from machines.model import FollowUp, Process
-from storage import ProcessQuery
-from storage.errors import ProcessNotFound, ProcessTooLarge, StaleProcess
+from machines.queries import ProcessQuery
 from storage.processes import to_document
 
 

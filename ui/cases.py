@@ -13,8 +13,8 @@ from api.deps import context, dispatcher, repository
 from machines.definition import ProcessDefinition
 from machines.model import Process
 from services import automation, casework, definitions, documents, processes
+from services.context import now
 from services.errors import PreconditionFailed, ProcessEnded, TriggerNotAllowed
-from services.processes import now
 from ui import forms, loading, wording
 from ui.blueprint import bp
 from ui.deps import files, limits, ports, settings

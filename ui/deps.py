@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import current_app
 
 from api import documents as api_documents
+from machines.ports import Persons, Ports, Tenures
 from services.documents import Limits
-from services.ports import Persons, Ports, Tenures
 from settings import Settings
 from storage.documents import DocumentStore
 

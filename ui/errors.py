@@ -15,10 +15,10 @@ from flask import Flask, Response, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
+from machines.errors import DocumentNotFound, ProcessNotFound
 from services.authorisation import Forbidden
 from services.errors import UnknownProcessName, UnknownTrigger
-from storage import UNAVAILABLE_ERRORS, ProcessNotFound, StoreError
-from storage.documents import DocumentNotFound
+from storage import UNAVAILABLE_ERRORS, StoreError
 from ui.blueprint import bp
 
 log = logging.getLogger(__name__)

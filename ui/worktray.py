@@ -10,10 +10,10 @@ from werkzeug.wrappers import Response
 import machines
 from api.deps import context, page_tokens, repository
 from machines.model import Process
+from machines.queries import ProcessQuery
 from services import casework
+from services.context import now
 from services.errors import InvalidPageToken
-from services.processes import now
-from storage import ProcessQuery
 from ui import wording
 from ui.blueprint import bp
 from ui.deps import settings

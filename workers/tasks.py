@@ -10,9 +10,9 @@ from typing import Any
 from celery import Task
 
 from adapters.event_sinks import DeliveryRejected, Webhook
+from machines.ports import ServiceUnavailable
 from services import automation, housekeeping
-from services.ports import ServiceUnavailable
-from services.processes import Context
+from services.context import Context
 from storage import RETRYABLE_ERRORS
 from workers import wiring
 from workers.app import celery_app

@@ -8,7 +8,7 @@ import redis
 
 from adapters.event_sinks import RedisStream
 from adapters.http_services import HttpPersons, HttpTenures
-from services.ports import Persons, Ports, Tenures
+from machines.ports import Persons, Ports, Tenures
 from settings import Settings, from_env
 from storage import ProcessRepository, repository
 from storage.local_services import LocalPersons, LocalTenures

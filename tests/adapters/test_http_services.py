@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from adapters.http_services import RETRIES, HttpPersons, HttpTenures, ServiceRejected
-from services.ports import Ports, RecordNotFound, ServiceUnavailable
+from machines.ports import Ports, RecordNotFound, ServiceUnavailable
 from tests.fake_services import FakeServices
 
 TOKEN = "tok-7f3a9c-secret"

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from pymongo.database import Database
 
-from services.ports import Ports, RecordNotFound
+from machines.ports import Ports, RecordNotFound
 from storage import local_services
 from storage.local_services import LocalPersons, LocalTenures, seed_demo
 

@@ -11,7 +11,7 @@ import machines
 from machines import tenancyaudit
 from machines.definition import ProcessDefinition
 from services.automation import StepResult, complete_step
-from services.processes import Context
+from services.context import Context
 from storage.migrations import MigrationRepository
 from tests.machines.test_validate import broken_definition, renamed
 from tests.support import body_of, fire, start

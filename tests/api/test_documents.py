@@ -13,10 +13,11 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from api.documents import content_disposition
+from machines.model import DocumentInfo
 from services import documents
+from services.context import Context
 from services.errors import ProcessEnded
-from services.processes import Context
-from storage.documents import DocumentInfo, DocumentStore
+from storage.documents import DocumentStore
 from tests.support import BASE, body_of, fire, new_id, start
 
 PDF_BYTES = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n"

@@ -9,7 +9,8 @@ import bson
 from flask.testing import FlaskClient
 from pymongo.database import Database
 
-from services.processes import EDIT_BUDGET, TRAIL_VALUE_LIMIT
+from services.commit import EDIT_BUDGET
+from services.processes import TRAIL_VALUE_LIMIT
 from tests.support import BASE, body_of, fire, start
 
 LARGE = 900 * 1024

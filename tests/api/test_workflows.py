@@ -18,7 +18,7 @@ from machines.definition import ProcessDefinition
 from machines.stages import DOCUMENT_STATES
 from services import housekeeping
 from services.automation import StepResult, complete_step
-from services.processes import Context
+from services.context import Context
 from tests.support import BASE, body_of, new_id, start
 
 # Form data that leads a decision trigger to a branch other than its example's.

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
+from machines.queries import ProcessQuery
 from services import housekeeping
-from services.processes import now
-from storage import ProcessQuery
+from services.context import now
 from tests.support import BASE, fire, new_id, start
 
 NAME = {"title": "Mr", "firstName": "Al", "surname": "Li"}

@@ -7,7 +7,8 @@ import uuid
 from datetime import UTC, datetime
 
 from machines.model import FollowUp, Process, StateEntry
-from services.processes import commit, hand_on
+from services.commit import commit
+from services.outbox import hand_on
 from tests.fakes import FakeProcessRepository, RecordingDispatch
 
 NOW = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)

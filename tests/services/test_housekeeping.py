@@ -9,8 +9,8 @@ import pytest
 from machines.model import FollowUp
 from services import housekeeping
 from services.automation import complete_step
+from services.context import Context, now
 from services.events import SYSTEM_USER
-from services.processes import Context, now
 from services.steps import StepResult
 from tests.support import fire, new_id, start
 

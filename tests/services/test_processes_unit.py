@@ -8,8 +8,11 @@ from typing import Any
 
 import pytest
 
+from machines.errors import ProcessNotFound
 from machines.model import FollowUp, Process
 from services import processes
+from services.commit import MAX_ATTEMPTS
+from services.context import Context
 from services.errors import (
     Conflict,
     InvalidInput,
@@ -19,8 +22,7 @@ from services.errors import (
     UnknownTrigger,
 )
 from services.paging import PageTokens
-from services.processes import Context, NewProcess
-from storage.errors import ProcessNotFound
+from services.processes import NewProcess
 from tests.fakes import FakeProcessRepository, RecordingDispatch
 
 TOKENS = PageTokens("a secret key for the pagination tokens of these tests")
@@ -378,7 +380,7 @@ def test_update_with_expected_version_does_not_retry(repo, ctx, submitted):
 def test_update_gives_up_with_conflict_when_always_beaten(repo, ctx, submitted):
     """If every attempt loses to another writer the caller is told to try again."""
     process = submitted
-    repo.interfere.extend([lambda stored: None] * processes.MAX_ATTEMPTS)
+    repo.interfere.extend([lambda stored: None] * MAX_ATTEMPTS)
     with pytest.raises(Conflict):
         reassign(repo, ctx, process)
     assert repo.get(process.id).current_state.assignment == {"patch": "patch1"}

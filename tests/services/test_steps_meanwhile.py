@@ -10,9 +10,9 @@ from typing import Any
 
 from adapters.http_services import HttpPersons, HttpTenures
 from machines.model import FollowUp
+from machines.ports import Ports, Record
 from services import automation, housekeeping
-from services.ports import Ports, Record
-from services.processes import Context
+from services.context import Context
 from tests.api.test_documents import PDF_BYTES
 from tests.services.test_steps_over_http import TOKEN, ports_for, queued_step
 from tests.support import BASE

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from adapters.http_services import HttpPersons, HttpTenures
+from machines.ports import Ports, ServiceUnavailable
 from services import automation
-from services.ports import Ports, ServiceUnavailable
-from services.processes import Context
+from services.context import Context
 from tests.support import fire, new_id, start
 
 TOKEN = "service-token"

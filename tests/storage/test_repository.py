@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from pymongo.database import Database
 
+from machines.errors import ProcessNotFound, StaleProcess
 from machines.model import FollowUp, Process, StateEntry
-from storage import ProcessRepository, StaleProcess
-from storage.errors import ProcessNotFound
+from storage import ProcessRepository
 from storage.processes import INDEXES
 from tests.storage.conftest import Watched
 

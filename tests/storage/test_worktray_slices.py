@@ -10,7 +10,8 @@ import pytest
 from pymongo.database import Database
 
 from machines.model import Process
-from storage import ProcessQuery, ProcessRepository
+from machines.queries import ProcessQuery
+from storage import ProcessRepository
 from storage.processes import LONGEST_SLICE, PAGING_STRATEGIES
 from tests.storage.conftest import Watched
 from tests.storage.test_repository import entry, make_process

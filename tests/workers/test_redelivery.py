@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 from celery import Celery
 
-from services.processes import now
+from services.context import now
 from tests.fake_services import FakeServices
 from tests.support import fire, new_id, start
 from tests.workers.conftest import Worker, worker_env

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from pymongo.errors import ServerSelectionTimeoutError
 
-from services.ports import ServiceUnavailable
+from machines.ports import ServiceUnavailable
 from settings import from_env
 from workers import tasks
 

@@ -1,4 +1,4 @@
-"""Errors the store raises, in the domain's terms."""
+"""Errors of the domain that the store and the use cases raise, and every edge maps."""
 
 
 class ProcessNotFound(Exception):
@@ -18,10 +18,6 @@ class StaleProcess(Exception):
         self.version = version
 
 
-class StoreUnavailable(Exception):
-    """The database did not answer."""
-
-
 class ProcessTooLarge(Exception):
     """The change would take the process past the size it may grow to; nothing was written."""
 
@@ -39,3 +35,11 @@ class ProcessTooLarge(Exception):
 
 def _megabytes(size: int) -> str:
     return f"{size / (1024 * 1024):.1f}".removesuffix(".0")
+
+
+class DocumentNotFound(Exception):
+    """No document with this id is attached to the process."""
+
+    def __init__(self, document_id: str) -> None:
+        super().__init__(f"Document {document_id} was not found.")
+        self.document_id = document_id
