@@ -82,14 +82,12 @@ class Process:
     """Follow-ups earlier changes stored that were still in the outbox when it was loaded."""
     done: set[str] = field(default_factory=set)
     """Ids of outbox follow-ups known to be done (handed on): the next save drops them."""
-    stored_history_length: int = 0
-    """How many previous states the store holds, so a save appends only the new ones."""
     activity: list[Activity] = field(default_factory=list)
-    stored_activity_length: int = 0
-    stored_size: int | None = field(default=None, compare=False)
-    """The stored document's size in bytes, and its current state's, when read from the store
-    (None once written again), for estimating what a change will make of them."""
-    stored_current_size: int | None = field(default=None, compare=False)
+    new_states: int = field(default=0, compare=False)
+    """How many of `previous_states` were entered since the process was loaded (the change
+    to store), as `follow_ups` are the follow-ups it caused."""
+    new_activity: int = field(default=0, compare=False)
+    """How many of `activity`'s entries were recorded since the process was loaded."""
 
     @property
     def state(self) -> str:
@@ -103,20 +101,18 @@ class Process:
     def enter(self, entry: StateEntry) -> None:
         """Make `entry` the current state, keeping the one it replaces in the history."""
         self.previous_states.append(self.current_state)
+        self.new_states += 1
         self.current_state = entry
         self.updated_at = entry.created_at
 
     def record(self, kind: str, actor: Actor | None, at: datetime, **details: Any) -> None:
         """Add an entry to the audit trail."""
         self.activity.append(Activity(kind, self.state, actor, at, details))
+        self.new_activity += 1
 
     @property
     def has_unsaved_changes(self) -> bool:
-        return bool(
-            self.follow_ups
-            or len(self.previous_states) != self.stored_history_length
-            or len(self.activity) != self.stored_activity_length
-        )
+        return bool(self.follow_ups or self.new_states or self.new_activity)
 
     def add_follow_up(self, follow_up: FollowUp) -> None:
         self.follow_ups.append(follow_up)

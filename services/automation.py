@@ -15,7 +15,7 @@ from machines.definition import ProcessDefinition
 from machines.errors import ProcessNotFound, StaleProcess
 from machines.model import Process
 from machines.ports import Dispatch, Ports, RecordNotFound, Repository
-from services import events
+from services import events, outbox
 from services.commit import commit
 from services.context import Context, ExpectedVersion, version_matches
 from services.errors import PreconditionFailed, TriggerNotAllowed
@@ -124,7 +124,7 @@ def complete_step(
         if entity not in process.related_entities:
             process.related_entities.append(entity)
     trigger = definition.trigger_by_name[result.outcome]
-    _step_done(process)
+    outbox.mark_step_done(process)
     transition(definition, process, trigger, result.data, [], ctx)
     commit(repo, process, dispatch)
     return process
@@ -152,7 +152,7 @@ def record_failure(
         process.record(
             "AutomationFailed", None, moment, step=automation.get("step"), reason=reason
         )
-        _step_done(process)
+        outbox.mark_step_done(process)
         process.add_follow_up(
             events.raised(
                 ctx,
@@ -206,20 +206,3 @@ def retry(
     process.record("AutomationRetried", ctx.actor, ctx.clock(), step=step.step)
     commit(repo, process, dispatch)  # StaleProcess propagates: the caller answers 409/412
     return process
-
-
-def _step_done(process: Process) -> None:
-    """The step the process waits for is done once its outcome or failure is saved: that save
-    takes the step's tasks (the first, and any the sweeps queued again) out of the outbox."""
-    automation_id = (process.current_state.automation or {}).get("id")
-    process.done.update(
-        f.id
-        for f in process.outbox
-        if f.kind == "task"
-        and f.payload.get("state") == process.state
-        and (
-            f.payload.get("automationId") == automation_id
-            if automation_id is not None
-            else f.payload.get("version") == process.version
-        )
-    )

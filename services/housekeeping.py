@@ -1,62 +1,26 @@
-"""Periodic work: re-dispatch follow-ups still in an outbox, and flag overdue cases."""
+"""Periodic work: flag overdue cases, remind of appointments, requeue stranded steps."""
 
 from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
 from machines.errors import ProcessNotFound, StaleProcess
 from machines.model import Actor, Process
-from machines.ports import Dispatch
-from services import events
+from machines.ports import Dispatch, Housekeeping
+from services import events, outbox
 from services.commit import commit
 from services.context import Context, now
 from services.processes import definition_named
 from services.transitions import step_follow_up, transition
-from storage import ProcessRepository
 
 log = logging.getLogger(__name__)
 
-SWEEP_BATCH = 100
-"""Outbox removals the sweep sends to the store in one round trip."""
-
-
-def sweep_outbox(
-    repo: ProcessRepository, grace: timedelta, dispatch: Dispatch, limit: int = 500
-) -> int:
-    """Hand on again what is still in an outbox `grace` after it was written (steps: or last
-    swept), for at most `limit` processes, and drop from the outboxes the events the stream
-    has; count the follow-ups swept. Stops at the first failure to dispatch: the broker or the
-    stream is likely away.
-
-    Most of what the sweep finds is the events of each process's latest change, published
-    when they were stored and left for the next change to drop (`settle`): for those it only
-    checks the stream and writes their removal, batched."""
-    moment = now()
-    swept = 0
-    done: dict[str, Collection[str]] = {}
-    try:
-        for process_id, follow_ups in repo.stale_follow_ups(moment - grace, moment, limit):
-            try:
-                done[process_id] = dispatch(process_id, follow_ups) or ()
-            except Exception:  # noqa: BLE001 - still in the outbox; the next sweep tries again
-                log.warning("re-dispatch for %s failed", process_id, exc_info=True)
-                break
-            swept += len(follow_ups)
-            if len(done) >= SWEEP_BATCH:
-                repo.forget_follow_ups(done)
-                done = {}
-    finally:
-        repo.forget_follow_ups(done)
-    if swept:
-        log.info("swept %d follow-ups left in outboxes", swept)
-    return swept
-
 
 def requeue_stranded_steps(
-    repo: ProcessRepository, grace: timedelta, dispatch: Dispatch, limit: int = 500
+    repo: Housekeeping, grace: timedelta, dispatch: Dispatch, limit: int = 500
 ) -> int:
     """Queue again every automated step that has waited more than `grace` with no task left
     in its process's outbox to run it; count them.
@@ -69,7 +33,7 @@ def requeue_stranded_steps(
     moment = now()
     requeued = 0
     for process in repo.waiting_automation(moment - grace, limit):
-        if _has_live_task(process):
+        if outbox.step_tasks(process):
             continue
         automation = dict(process.current_state.automation or {})
         automation.setdefault("id", str(uuid.uuid4()))  # queued before automation ids
@@ -88,34 +52,19 @@ def requeue_stranded_steps(
     return requeued
 
 
-def _has_live_task(process: Process) -> bool:
-    """Whether the outbox holds a task for the step the current state waits for."""
-    automation_id = (process.current_state.automation or {}).get("id")
-    return any(
-        f.kind == "task"
-        and f.payload.get("state") == process.state
-        and (
-            f.payload.get("automationId") == automation_id
-            if automation_id is not None
-            else f.payload.get("version") == process.version
-        )
-        for f in process.outbox
-    )
-
-
 def _queued_by(process: Process) -> Actor | None:
     """The officer whose trigger (or retry) queued the current state's step, if any."""
     automation = process.current_state.automation or {}
     return automation.get("retriedBy") or process.current_state.acted_by
 
 
-def send_reminders(repo: ProcessRepository, dispatch: Dispatch, at: datetime | None = None) -> int:
+def send_reminders(repo: Housekeeping, dispatch: Dispatch, at: datetime | None = None) -> int:
     """Publish AppointmentReminder for appointments coming up, once each."""
     moment = at or now()
     return _flag_each(repo, repo.reminder_ids(moment), _remind, moment, dispatch)
 
 
-def mark_overdue(repo: ProcessRepository, dispatch: Dispatch, at: datetime | None = None) -> int:
+def mark_overdue(repo: Housekeeping, dispatch: Dispatch, at: datetime | None = None) -> int:
     """Flag processes whose current state is past its time limit and publish ProcessOverdue."""
     moment = at or now()
     return _flag_each(repo, repo.overdue_ids(moment), _mark_overdue, moment, dispatch)
@@ -126,7 +75,7 @@ Flag = Callable[[Process, datetime, Context], bool]
 
 
 def _flag_each(
-    repo: ProcessRepository,
+    repo: Housekeeping,
     process_ids: Iterable[str],
     flag: Flag,
     moment: datetime,

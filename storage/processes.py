@@ -7,6 +7,7 @@ change that caused them. Every write is conditioned on `version`.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -136,6 +137,9 @@ class ProcessRepository:
         self._db = db
         self._paging = None if paging == "auto" else paging
         self._processes: Collection = db["processes"]
+        # What the store held of each process this repository read and has not written
+        # since: the document's size and its current state's (for `check_size`).
+        self._sizes: dict[int, tuple[int, int]] = {}
         # The same collection returning undecoded documents, whose sizes `get` keeps.
         self._raw: Collection = self._processes.with_options(
             codec_options=self._processes.codec_options.with_options(
@@ -163,28 +167,30 @@ class ProcessRepository:
         if raw is None:
             raise ProcessNotFound(process_id)
         process = from_document(bson_decode(raw.raw, self._processes.codec_options))
-        process.stored_size = len(raw.raw)
-        process.stored_current_size = len(raw["currentState"].raw)
+        self._sizes[id(process)] = (len(raw.raw), len(raw["currentState"].raw))
+        weakref.finalize(process, self._sizes.pop, id(process), None)
         return process
 
     def check_size(self, process: Process, budget: int) -> None:
         """Raise `ProcessTooLarge` if saving `process` would make it larger than `budget`
         bytes and larger than it is: a change that does not grow it always fits."""
         size = self.size_after(process)
-        if size > budget and size > (process.stored_size or 0):
+        stored, _ = self._sizes.get(id(process), (0, 0))
+        if size > budget and size > stored:
             raise ProcessTooLarge(process.id, size, budget)
 
     def size_after(self, process: Process) -> int:
         """The stored document's size once `process` is saved (an estimate within a few
         bytes per array entry), from the sizes read with it and the parts the save writes."""
-        if process.stored_size is None or process.stored_current_size is None:
+        sizes = self._sizes.get(id(process))
+        if sizes is None:  # not read by this repository, or written since: measure it all
             document = to_document(process)
             document["outbox"] = [
                 _follow_up_document(f) for f in [*process.outbox, *process.follow_ups]
             ]
             return len(bson_encode(document))
-        new_states = process.previous_states[process.stored_history_length :]
-        new_activity = process.activity[process.stored_activity_length :]
+        new_states = _new_states(process)
+        new_activity = _new_activity(process)
         written = [
             _state_document(process.current_state),
             *(_state_document(s) for s in new_states),
@@ -192,9 +198,10 @@ class ProcessRepository:
             *(_follow_up_document(f) for f in process.follow_ups),
         ]
         dropped = [_follow_up_document(f) for f in process.outbox if f.id in process.done]
+        stored, current = sizes
         return (
-            process.stored_size
-            - process.stored_current_size
+            stored
+            - current
             + sum(len(bson_encode(part)) for part in written)
             - sum(len(bson_encode(part)) for part in dropped)
         )
@@ -219,13 +226,8 @@ class ProcessRepository:
             "updatedAt": process.updated_at,
         }
         appends = {
-            "previousStates": [
-                _state_document(s)
-                for s in process.previous_states[process.stored_history_length :]
-            ],
-            "activity": [
-                _activity_document(a) for a in process.activity[process.stored_activity_length :]
-            ],
+            "previousStates": [_state_document(s) for s in _new_states(process)],
+            "activity": [_activity_document(a) for a in _new_activity(process)],
             "outbox": [_follow_up_document(f) for f in process.follow_ups],
         }
         dropped = sorted(process.done & {f.id for f in process.outbox})
@@ -237,6 +239,7 @@ class ProcessRepository:
                 raise ProcessNotFound(process.id)
             raise StaleProcess(process.id, process.version)
         process.version += 1
+        self._sizes.pop(id(process), None)
         _mark_stored(process)
 
     def list_by_target(
@@ -433,13 +436,20 @@ class ProcessRepository:
                     yield document["_id"], _follow_up_from(item)
 
 
+def _new_states(process: Process) -> list[StateEntry]:
+    """The states entered since the process was read: those a save appends."""
+    return process.previous_states[len(process.previous_states) - process.new_states :]
+
+
+def _new_activity(process: Process) -> list[Activity]:
+    return process.activity[len(process.activity) - process.new_activity :]
+
+
 def _mark_stored(process: Process) -> None:
-    """`process` now matches what the store holds (whose size it no longer knows)."""
-    process.stored_size = process.stored_current_size = None
+    """`process` now matches what the store holds."""
     process.outbox = [f for f in process.outbox if f.id not in process.done] + process.follow_ups
     process.done = set()
-    process.stored_history_length = len(process.previous_states)
-    process.stored_activity_length = len(process.activity)
+    process.new_states = process.new_activity = 0
 
 
 def _update(sets: dict[str, Any], appends: dict[str, list[Any]]) -> dict[str, Any]:
@@ -571,9 +581,7 @@ def from_document(document: dict[str, Any]) -> Process:
         updated_at=document["updatedAt"],
         created_by=document.get("createdBy"),
         version=document["version"],
-        stored_history_length=len(previous),
         activity=activity,
-        stored_activity_length=len(activity),
         outbox=[_follow_up_from(f) for f in document.get("outbox", [])],
     )
 

@@ -39,8 +39,9 @@ class FakeProcessRepository:
             raise ValueError(f"duplicate id {process.id}")
         stored = copy.deepcopy(process)
         stored.follow_ups = []
+        stored.new_states = stored.new_activity = 0
         self._stored[process.id] = _Stored(stored, copy.deepcopy(process.follow_ups))
-        process.stored_history_length = len(process.previous_states)
+        process.new_states = process.new_activity = 0
         process.outbox = list(process.follow_ups)
 
     def get(self, process_id: str) -> Process:
@@ -48,7 +49,6 @@ class FakeProcessRepository:
         if stored is None:
             raise ProcessNotFound(process_id)
         process = copy.deepcopy(stored.process)
-        process.stored_history_length = len(process.previous_states)
         process.outbox = copy.deepcopy(stored.outbox)
         process.done = set()
         return process
@@ -66,12 +66,13 @@ class FakeProcessRepository:
         self.saves += 1
         kept = copy.deepcopy(process)
         kept.follow_ups = []
+        kept.new_states = kept.new_activity = 0
         kept.version = process.version + 1
         stored.process = kept
         stored.outbox = [f for f in stored.outbox if f.id not in process.done]
         stored.outbox.extend(copy.deepcopy(process.follow_ups))
         process.version += 1
-        process.stored_history_length = len(process.previous_states)
+        process.new_states = process.new_activity = 0
         process.outbox = copy.deepcopy(stored.outbox)
         process.done = set()
 

@@ -11,7 +11,7 @@ from celery import Task
 
 from adapters.event_sinks import DeliveryRejected, Webhook
 from machines.ports import ServiceUnavailable
-from services import automation, housekeeping
+from services import automation, housekeeping, outbox
 from services.context import Context
 from storage import RETRYABLE_ERRORS
 from workers import wiring
@@ -35,7 +35,7 @@ def done(task: Task, process_id: str) -> None:
     """The follow-up this task carried (its id is the task's) is done: take it out of the
     process's outbox. Until then the outbox sweep dispatches it again, should this message be
     lost."""
-    wiring.processes().remove_follow_ups(process_id, [task.request.id])
+    outbox.forget(wiring.processes(), process_id, [task.request.id])
 
 
 @celery_app.task(name="processes.run_step", bind=True, acks_late=True, max_retries=None)
@@ -131,7 +131,7 @@ def sweep_outbox() -> int:
         log.info("outbox sweep deferred: %d messages queued", backlog)
         return 0
     grace = timedelta(seconds=wiring.settings().outbox_grace_seconds)
-    return housekeeping.sweep_outbox(wiring.processes(), grace, dispatch)
+    return outbox.sweep(wiring.processes(), grace, dispatch)
 
 
 @celery_app.task(name="processes.requeue_stranded_steps")

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from machines.model import FollowUp
-from services import housekeeping
+from services import housekeeping, outbox
 from services.automation import complete_step
 from services.context import Context, now
 from services.events import SYSTEM_USER
@@ -32,7 +32,7 @@ def test_follow_ups_left_by_a_failed_dispatch_are_sent_by_the_sweep(app, client)
         "ProcessClosedEvent",
     ]
 
-    assert housekeeping.sweep_outbox(repo, timedelta(seconds=-1), failing_dispatch) == 0
+    assert outbox.sweep(repo, timedelta(seconds=-1), failing_dispatch) == 0
     assert len(list(repo.pending_follow_ups(now() + timedelta(days=1)))) == 3
 
     sent: list[tuple[str, FollowUp]] = []
@@ -41,7 +41,7 @@ def test_follow_ups_left_by_a_failed_dispatch_are_sent_by_the_sweep(app, client)
         sent.extend((process_id, f) for f in follow_ups)
         return [f.id for f in follow_ups]
 
-    assert housekeeping.sweep_outbox(repo, timedelta(seconds=-1), publish) == 3
+    assert outbox.sweep(repo, timedelta(seconds=-1), publish) == 3
     assert [f.id for _, f in sent] == [f.id for _, f in left]
     # Events the stream took leave the outbox.
     assert list(repo.pending_follow_ups(now() + timedelta(days=1))) == []
@@ -50,7 +50,7 @@ def test_follow_ups_left_by_a_failed_dispatch_are_sent_by_the_sweep(app, client)
 def test_the_sweep_drops_published_events_from_many_outboxes_in_batches(app, client, monkeypatch):
     """Each process's last change leaves its published events for the next change or the sweep;
     the sweep checks them with the stream and removes them, many processes per round trip."""
-    monkeypatch.setattr(housekeeping, "SWEEP_BATCH", 4)
+    monkeypatch.setattr(outbox, "SWEEP_BATCH", 4)
     for _ in range(10):
         start(client, "changeofname")
     repo = app.extensions["repository"]()
@@ -62,9 +62,9 @@ def test_the_sweep_drops_published_events_from_many_outboxes_in_batches(app, cli
         checked.extend(f.id for f in follow_ups)
         return [f.id for f in follow_ups]
 
-    assert housekeeping.sweep_outbox(repo, timedelta(seconds=-1), stream_has_them, limit=7) == 14
+    assert outbox.sweep(repo, timedelta(seconds=-1), stream_has_them, limit=7) == 14
     assert len(list(repo.pending_follow_ups(now() + timedelta(days=1)))) == 6
-    assert housekeeping.sweep_outbox(repo, timedelta(seconds=-1), stream_has_them) == 6
+    assert outbox.sweep(repo, timedelta(seconds=-1), stream_has_them) == 6
     assert list(repo.pending_follow_ups(now() + timedelta(days=1))) == []
     assert len(set(checked)) == 20
 
@@ -75,8 +75,8 @@ def test_sweep_leaves_fresh_follow_ups_and_keeps_what_it_could_not_send(app, cli
     process = start(client, "changeofname")
     repo = app.extensions["repository"]()
 
-    assert housekeeping.sweep_outbox(repo, timedelta(minutes=5), lambda *_: None) == 0
-    assert housekeeping.sweep_outbox(repo, timedelta(seconds=-1), failing_dispatch) == 0
+    assert outbox.sweep(repo, timedelta(minutes=5), lambda *_: None) == 0
+    assert outbox.sweep(repo, timedelta(seconds=-1), failing_dispatch) == 0
     assert len(list(repo.pending_follow_ups(now() + timedelta(seconds=1)))) == 2
     assert process["id"]
 

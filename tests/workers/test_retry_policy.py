@@ -68,7 +68,7 @@ def test_a_database_outage_is_waited_for_without_spending_retries(calls) -> None
 def test_the_outbox_sweep_waits_while_the_queue_has_a_backlog(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """Follow-ups in outboxes during a backlog are most likely queued: no copies are sent."""
     swept: list[object] = []
-    monkeypatch.setattr(tasks.housekeeping, "sweep_outbox", lambda *args: swept.append(args) or 7)
+    monkeypatch.setattr(tasks.outbox, "sweep", lambda *args: swept.append(args) or 7)
     monkeypatch.setattr(tasks.wiring, "processes", lambda: None)
     monkeypatch.setattr(tasks, "queued_messages", lambda: tasks.SWEEP_BACKLOG_LIMIT + 1)
     assert tasks.sweep_outbox.apply().get() == 0
