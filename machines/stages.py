@@ -96,11 +96,21 @@ NEEDS_DOCUMENTS = Requirement(
 
 
 def documents(
-    requested_from: Iterable[str], review_form: Schema, review_example: dict
+    requested_from: Iterable[str],
+    review_form: Schema,
+    review_example: dict,
+    *,
+    reviewed: str = "DocumentChecksPassed",
+    submit_to: str | None = "ApplicationSubmitted",
 ) -> list[Trigger]:
-    """Ask for documents (through the evidence store or at an appointment), then review them."""
+    """Ask for documents (through the evidence store or at an appointment), then review them.
+
+    The stage is entered from `requested_from` and ends in `reviewed`; from there its own
+    SubmitApplication leads to `submit_to`, unless that is None and the process brings the
+    trigger that leaves `reviewed` itself.
+    """
     requested_from = tuple(requested_from)
-    return [
+    triggers = [
         move(
             "RequestDocumentsDes",
             requested_from,
@@ -127,26 +137,31 @@ def documents(
         move(
             "ReviewDocuments",
             DOCUMENT_STATES,
-            "DocumentChecksPassed",
+            reviewed,
             review_form,
             review_example,
             requires=[NEEDS_DOCUMENTS],
         ),
-        move(
-            "SubmitApplication",
-            "DocumentChecksPassed",
-            "ApplicationSubmitted",
-            form(
-                title="Submit the case for tenure investigation",
-                description="The tenure investigator reviews the case and makes a "
-                "recommendation to the area housing manager.",
-            ),
-        ),
     ]
+    if submit_to is not None:
+        triggers.append(
+            move(
+                "SubmitApplication",
+                reviewed,
+                submit_to,
+                form(
+                    title="Submit the case for tenure investigation",
+                    description="The tenure investigator reviews the case and makes a "
+                    "recommendation to the area housing manager.",
+                ),
+            )
+        )
+    return triggers
 
 
-def tenure_investigation() -> list[Trigger]:
-    """The tenure investigator recommends approval, decline or an interview."""
+def tenure_investigation(from_state: str = "ApplicationSubmitted") -> list[Trigger]:
+    """The tenure investigator recommends approval, decline or an interview (entered from
+    `from_state`, leading to `INVESTIGATION_OUTCOMES`)."""
     recommendation = choice(
         {
             "approve": "Approve",
@@ -159,7 +174,7 @@ def tenure_investigation() -> list[Trigger]:
     return [
         decide(
             "TenureInvestigation",
-            "ApplicationSubmitted",
+            from_state,
             {
                 "TenureInvestigationPassed": _answer(
                     "tenureInvestigationRecommendation", "approve"
@@ -180,8 +195,43 @@ def tenure_investigation() -> list[Trigger]:
     ]
 
 
-def interview_and_approval() -> list[Trigger]:
-    """An optional interview, then the housing officer's (area manager's) decision."""
+def interview_and_approval(
+    from_states: Iterable[str] = INVESTIGATION_OUTCOMES,
+    approved: str = "HOApprovalPassed",
+    declined: str = "HOApprovalFailed",
+) -> list[Trigger]:
+    """An optional interview, then the housing officer's (area manager's) decision: from
+    `from_states` (or after the interview) to `approved` or `declined`."""
+    from_states = tuple(from_states)
+    return [
+        move(
+            "ScheduleInterview",
+            from_states,
+            "InterviewScheduled",
+            appointment_form(
+                "Book an interview with the applicant", "Date and time of the interview"
+            ),
+            APPOINTMENT_EXAMPLE,
+        ),
+        move(
+            "RescheduleInterview",
+            INTERVIEW_STATES,
+            "InterviewRescheduled",
+            appointment_form("Rebook the interview", "New date and time of the interview"),
+            APPOINTMENT_EXAMPLE,
+        ),
+        approval((*from_states, *INTERVIEW_STATES), approved, declined),
+    ]
+
+
+def approval(
+    from_states: Iterable[str],
+    approved: str = "HOApprovalPassed",
+    declined: str = "HOApprovalFailed",
+    name: str = "HOApproval",
+) -> Trigger:
+    """The area housing manager's decision, from any of `from_states` to `approved` or
+    `declined`. Only area managers may send it (config/authorisation.json)."""
     decision_form = form(
         {
             "hoRecommendation": choice(
@@ -199,42 +249,25 @@ def interview_and_approval() -> list[Trigger]:
         title="Record the area housing manager's decision",
         confirm=True,
     )
-    return [
-        move(
-            "ScheduleInterview",
-            INVESTIGATION_OUTCOMES,
-            "InterviewScheduled",
-            appointment_form(
-                "Book an interview with the applicant", "Date and time of the interview"
-            ),
-            APPOINTMENT_EXAMPLE,
-        ),
-        move(
-            "RescheduleInterview",
-            INTERVIEW_STATES,
-            "InterviewRescheduled",
-            appointment_form("Rebook the interview", "New date and time of the interview"),
-            APPOINTMENT_EXAMPLE,
-        ),
-        decide(
-            "HOApproval",
-            (*INVESTIGATION_OUTCOMES, *INTERVIEW_STATES),
-            {
-                "HOApprovalPassed": _answer("hoRecommendation", "approve"),
-                "HOApprovalFailed": _answer("hoRecommendation", "decline"),
-            },
-            decision_form,
-            {"hoRecommendation": "approve", "housingAreaManagerName": "Jo Bloggs"},
-        ),
-    ]
+    return decide(
+        name,
+        tuple(from_states),
+        {
+            approved: _answer("hoRecommendation", "approve"),
+            declined: _answer("hoRecommendation", "decline"),
+        },
+        decision_form,
+        {"hoRecommendation": "approve", "housingAreaManagerName": "Jo Bloggs"},
+    )
 
 
-def tenure_appointment() -> list[Trigger]:
-    """Book (and rebook) the appointment where the resident signs."""
+def tenure_appointment(from_state: str = "HOApprovalPassed") -> list[Trigger]:
+    """Book (and rebook) the appointment where the resident signs, once `from_state` is
+    reached; the process brings the trigger that leaves `TENURE_APPOINTMENT_STATES`."""
     return [
         move(
             "ScheduleTenureAppointment",
-            "HOApprovalPassed",
+            from_state,
             "TenureAppointmentScheduled",
             appointment_form("Book the appointment to sign the new tenancy"),
             APPOINTMENT_EXAMPLE,
