@@ -23,6 +23,7 @@ from api import (
     health,
     metrics,
     openapi,
+    operations_cli,
     problems,
     processes,
     telemetry,
@@ -106,6 +107,7 @@ def create_app(
     app.register_blueprint(documents.bp)
     app.spec_processor(openapi.finish)
     cli.register(app)
+    operations_cli.register(app)
 
     telemetry.install(app)  # first: every later hook, and the error handlers, log with it
 

@@ -123,6 +123,8 @@ class ProcessQuery:
     within_patches: frozenset[str] | None = None
     """Only processes on these patches or on none (a caller's patch scope)."""
     sort: str = "createdAt"
+    automation_status: str | None = None
+    """Only processes whose step is `queued` or `failed` (index by_automation_waiting_longest)."""
 
     def filter(self) -> dict[str, Any]:
         query: dict[str, Any] = {}
@@ -136,6 +138,8 @@ class ProcessQuery:
             query["currentState.assignment.officerId"] = self.officer_id
         if self.overdue is not None:
             query["currentState.overdue"] = True if self.overdue else {"$ne": True}
+        if self.automation_status is not None:
+            query["currentState.automation.status"] = self.automation_status
         if self.patch is not None:
             query["currentState.assignment.patch"] = self.patch
         elif self.within_patches is not None:
