@@ -97,3 +97,17 @@ def test_the_alert_rules_are_valid_and_fire_as_the_runbook_says():
         result = subprocess.run([promtool, *command], capture_output=True, text=True, check=False)
         assert result.returncode == 0, result.stdout + result.stderr
 
+
+def test_every_alert_has_a_runbook_entry():
+    """Each alert links to its section of docs/operations.md, and that section exists."""
+    runbook = (ROOT / "docs" / "operations.md").read_text()
+    anchors = {
+        "#" + re.sub(r"[^a-z0-9 -]", "", heading.lower()).replace(" ", "-")
+        for heading in re.findall(r"^#+ (.+)$", runbook, re.MULTILINE)
+    }
+    rules = yaml.safe_load(ALERTS.read_text())
+    for group in rules["groups"]:
+        for rule in group["rules"]:
+            link = rule["annotations"]["runbook"]
+            assert link.startswith("docs/operations.md#"), rule["alert"]
+            assert link.removeprefix("docs/operations.md") in anchors, rule["alert"]
