@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+PREFIX = "processes-metrics-"
 MADE_ENV = "PROCESSES_METRICS_DIR_MADE"
 """Set when the directory was made here (and so is removed here)."""
 
@@ -31,10 +32,31 @@ def prepare_multiprocess_dir(role: str) -> Path:
         for leftover in directory.glob("*.db"):
             leftover.unlink(missing_ok=True)
     else:
-        directory = Path(tempfile.mkdtemp(prefix=f"processes-metrics-{role}-"))
+        _remove_orphans()
+        directory = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{role}-{os.getpid()}-"))
         os.environ[MULTIPROC_ENV] = str(directory)
         os.environ[MADE_ENV] = str(directory)
     return directory
+
+
+def _remove_orphans() -> None:
+    """Remove directories made here by runtimes that are gone without removing theirs (killed:
+    no exit hook ran). Their names hold the pid of the process that made them."""
+    for directory in Path(tempfile.gettempdir()).glob(f"{PREFIX}*-*-*"):
+        pid = directory.name.removeprefix(PREFIX).split("-")[1]
+        if not pid.isdigit() or _alive(int(pid)):
+            continue
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
 
 
 def remove_multiprocess_dir() -> None:
