@@ -30,7 +30,8 @@ help:
 	@echo "                    stored processes, 10-minute soak (about 40 minutes;"
 	@echo "                    BENCH_ARGS='--sizes 10000,100000' for a shorter scale run)"
 	@echo "make bench-quick    the same, reduced (under 2 minutes)"
-	@echo "make compose-check  validate docker-compose.yml"
+	@echo "make compose-check  validate docker-compose.yml, the Grafana dashboard and the alert"
+	@echo "                    rules (promtool, where installed)"
 	@echo "make assets         rebuild the officer pages' CSS and JS from ui/assets (needs Node)"
 	@echo "make screenshots    redraw docs/screenshots/ from the officer pages (needs Chromium)"
 	@echo "make clean          remove .data (local database, logs, beat schedule)"
@@ -101,6 +102,11 @@ compose-check:
 	@command -v docker-compose >/dev/null || { echo "docker-compose not found (apt-get install docker-compose)"; exit 1; }
 	@# With the example's placeholders: without JWT_SECRET and SECRET_KEY the file is refused.
 	@docker-compose --env-file .env.example -f docker-compose.yml config -q && echo "docker-compose.yml is valid"
+	@python3 -m json.tool deploy/grafana/dashboards/processes.json > /dev/null && echo "the Grafana dashboard is valid JSON"
+	@# promtool comes with Debian's prometheus package; without it the rules are checked by the tests only.
+	@if command -v promtool >/dev/null; then \
+	  promtool check rules deploy/prometheus/alerts.yml && promtool test rules deploy/prometheus/alerts.test.yml; \
+	else echo "promtool not found (apt-get install prometheus): alert rules not checked here"; fi
 
 clean:
 	rm -rf .data

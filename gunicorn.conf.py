@@ -29,6 +29,16 @@ graceful_timeout = 10
 # No control socket: gunicorn 27 otherwise shares ~/.gunicorn/gunicorn.ctl between servers.
 control_socket_disable = True
 
+if __name__ == "__config__":  # read by gunicorn (a test reading these settings prepares nothing)
+    from telemetry.logs import gunicorn_logconfig
+    from telemetry.multiproc import prepare_multiprocess_dir
+
+    # Every worker's metrics in files of one directory, named before the master loads the
+    # worker class (and with it the app and prometheus_client), which happens before any hook.
+    prepare_multiprocess_dir("api")
+    # gunicorn's own lines and the app's, in one format (telemetry/logs.py).
+    logconfig_dict = gunicorn_logconfig("api")
+
 
 def on_starting(server: object) -> None:
     """Refuse to start without the API's keys: one message, before any worker is forked."""
@@ -38,3 +48,17 @@ def on_starting(server: object) -> None:
         require_keys(from_env(), "api")
     except MissingKeys as error:
         raise SystemExit(str(error)) from None
+
+
+def child_exit(server: object, worker: object) -> None:
+    """Let the metrics of a worker that exited stop counting as live."""
+    from telemetry.metrics import mark_process_dead
+
+    mark_process_dead(worker.pid)  # type: ignore[attr-defined]
+
+
+def on_exit(server: object) -> None:
+    """Remove the metrics directory this run made."""
+    from telemetry.multiproc import remove_multiprocess_dir
+
+    remove_multiprocess_dir()

@@ -58,6 +58,24 @@ class Settings:
     oidc_client_secret: str = ""
     oidc_groups_claim: str = "groups"
     """The ID token claim holding the officer's groups (Cognito: custom:groups)."""
+    log_format: str = "json"
+    """`json` (one object a line) or `console` (for people); LOG_FORMAT."""
+    log_level: str = "INFO"
+    metrics_token: str | None = None
+    """When set, the API's /metrics answers only requests with `Authorization: Bearer` it."""
+    metrics_allow_from: tuple[str, ...] = ("127.0.0.1/32", "::1/128")
+    """Without a token, the networks whose clients the API's /metrics answers."""
+    metrics_address: str = "127.0.0.1"
+    """Where the worker and beat serve their metrics (their ports are not the API's)."""
+    worker_metrics_port: int = 0
+    """The worker's metrics port; 0 (the default) serves none."""
+    beat_metrics_port: int = 0
+    metrics_figures_seconds: float = 15.0
+    """How long the API reuses the case figures it computed for a scrape."""
+    ready_beat_max_age_seconds: float = 120.0
+    """/ready fails when beat has sent no periodic task for this long."""
+    ready_outbox_max_age_seconds: float = 300.0
+    """/ready fails when a follow-up has waited in an outbox for this long."""
 
 
 DEVELOPMENT_JWT_SECRET = "development-only-jwt-secret-never-use-in-production"
@@ -110,6 +128,20 @@ def from_env() -> Settings:
         oidc_client_id=env("OIDC_CLIENT_ID", ""),
         oidc_client_secret=env("OIDC_CLIENT_SECRET", ""),
         oidc_groups_claim=env("OIDC_GROUPS_CLAIM", "groups"),
+        log_format=env("LOG_FORMAT", "json").strip().lower(),
+        log_level=env("LOG_LEVEL", "INFO").strip().upper(),
+        metrics_token=env("METRICS_TOKEN") or None,
+        metrics_allow_from=tuple(
+            n.strip()
+            for n in env("METRICS_ALLOW_FROM", "127.0.0.1/32,::1/128").split(",")
+            if n.strip()
+        ),
+        metrics_address=env("METRICS_ADDRESS", "127.0.0.1"),
+        worker_metrics_port=int(env("WORKER_METRICS_PORT", "0")),
+        beat_metrics_port=int(env("BEAT_METRICS_PORT", "0")),
+        metrics_figures_seconds=float(env("METRICS_FIGURES_SECONDS", "15")),
+        ready_beat_max_age_seconds=float(env("READY_BEAT_MAX_AGE_SECONDS", "120")),
+        ready_outbox_max_age_seconds=float(env("READY_OUTBOX_MAX_AGE_SECONDS", "300")),
     )
 
 
@@ -133,6 +165,7 @@ def key_problems(settings: Settings, role: str) -> list[str]:
     )
     if role == "api":
         problems += _secret_problems("SECRET_KEY", settings.secret_key, True)
+        problems += _secret_problems("METRICS_TOKEN", settings.metrics_token or "", False)
     problems += _secret_problems(
         "WEBHOOK_SECRET",
         settings.webhook_secret,

@@ -19,6 +19,7 @@ from machines.ports import ServiceUnavailable
 
 SIGNATURE_HEADER = "X-Processes-Signature-256"
 EVENT_ID_HEADER = "X-Processes-Event-Id"
+CORRELATION_HEADER = "x-correlation-id"
 
 # Add the event to the stream only if its id was not added before (in the last day), in one
 # atomic step, so that publishing it again does not append it twice. The id's key holds a mark
@@ -104,6 +105,8 @@ class Webhook:
             headers={
                 "Content-Type": "application/json",
                 EVENT_ID_HEADER: envelope["id"],
+                # The request that caused the event, for subscribers' logs as for ours.
+                CORRELATION_HEADER: str(envelope.get("correlationId") or ""),
                 SIGNATURE_HEADER: sign(body, self._secret),
             },
         )

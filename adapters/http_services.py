@@ -22,6 +22,7 @@ from urllib3.exceptions import TimeoutError as urllib3_timeout
 from urllib3.util.retry import Retry
 
 from machines.ports import Record, RecordNotFound, ServiceUnavailable
+from telemetry import context
 
 TENURES_PATH = "/api/v1/tenures"
 PERSONS_PATH = "/api/v1/persons"
@@ -93,8 +94,10 @@ class _JsonClient:
         headers = {"Accept": "application/json", "Content-Type": "application/json"}
         if self._token:
             headers["Authorization"] = f"Bearer {self._token}"
-        if self._correlation_id:
-            headers["x-correlation-id"] = self._correlation_id
+        # The id this client was made with, else that of the request or task running now.
+        correlation_id = self._correlation_id or context.correlation_id()
+        if correlation_id:
+            headers[context.CORRELATION_HEADER] = correlation_id
         return headers
 
     def _call(

@@ -3,18 +3,31 @@
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
 import click
 from apiflask import APIFlask
-from flask import Response, g, request
+from flask import Response, g
 from flask.cli import ScriptInfo
 
 import settings as settings_module
-from api import auth, bodies, cli, docs, errors, headers, health, openapi, problems, processes
+from api import (
+    auth,
+    bodies,
+    cli,
+    docs,
+    errors,
+    headers,
+    health,
+    metrics,
+    openapi,
+    operations_cli,
+    problems,
+    processes,
+    telemetry,
+)
 from machines.ports import Dispatch
 from services.authorisation import Policy
 from services.paging import PageTokens
@@ -94,14 +107,16 @@ def create_app(
     app.register_blueprint(documents.bp)
     app.spec_processor(openapi.finish)
     cli.register(app)
+    operations_cli.register(app)
 
-    @app.before_request
-    def correlate() -> None:
-        g.correlation_id = request.headers.get(CORRELATION_HEADER) or str(uuid.uuid4())
+    telemetry.install(app)  # first: every later hook, and the error handlers, log with it
 
     @app.before_request
     def authenticate() -> None:
         auth.authenticate(verifier)
+
+    app.before_request(telemetry.bind_caller)
+    metrics.install(app, settings)
 
     import ui  # the officers' web pages, after the API's own hooks
 

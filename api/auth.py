@@ -19,6 +19,8 @@ from settings import Settings
 
 PUBLIC_ENDPOINTS = {
     "health.ping",
+    "health.ready",
+    "metrics.scrape",  # its own token or network check (api/metrics.py)
     "openapi.spec",
     "openapi.docs",
     "openapi.swagger_ui_oauth_redirect",

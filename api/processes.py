@@ -112,6 +112,7 @@ def list_processes(query: dict[str, Any]) -> Response:
         officer_id=query.get("assignee"),
         overdue=query.get("overdue"),
         sort=query["sort"],
+        automation_status=query.get("automationStatus"),
     )
     page = processes.search(
         repository(),

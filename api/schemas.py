@@ -306,6 +306,13 @@ class ListQuery(Schema):
         validate=Length(min=1, max=100), metadata={"description": "Responsible officer's id."}
     )
     overdue = Boolean(metadata={"description": "Only overdue (true) or on-time (false) cases."})
+    automationStatus = String(
+        validate=OneOf(["queued", "failed"]),
+        metadata={
+            "description": "Only cases whose automated step is queued, or failed "
+            "(`currentState.automation.reason` says why; retry with .../automation/retry)."
+        },
+    )
     sort = String(
         load_default="createdAt",
         validate=OneOf(["createdAt", "updatedAt", "dueAt"]),

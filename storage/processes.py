@@ -495,6 +495,8 @@ def mongo_filter(wanted: ProcessQuery) -> dict[str, Any]:
         query["currentState.assignment.officerId"] = wanted.officer_id
     if wanted.overdue is not None:
         query["currentState.overdue"] = True if wanted.overdue else {"$ne": True}
+    if wanted.automation_status is not None:
+        query["currentState.automation.status"] = wanted.automation_status
     if wanted.patch is not None:
         query["currentState.assignment.patch"] = wanted.patch
     elif wanted.within_patches is not None:

@@ -7,6 +7,7 @@ from typing import Any
 from celery import Celery, signals
 
 from settings import MissingKeys, from_env, require_keys
+from workers import monitoring  # noqa: F401 - connects its signal handlers (logs, metrics)
 
 celery_app = Celery("processes")
 celery_app.config_from_object("celeryconfig")

@@ -14,7 +14,7 @@ from typing import Any
 
 from adapters.event_sinks import RedisStream
 from machines.model import FollowUp
-from workers import wiring
+from workers import monitoring, wiring
 from workers.app import celery_app
 
 RUN_STEP = "processes.run_step"
@@ -37,6 +37,7 @@ class Dispatcher:
         self._published_here: OrderedDict[str, None] = OrderedDict()
         self._lock = threading.Lock()
 
+    @monitoring.counts_redis_failures("dispatch")
     def __call__(self, process_id: str, follow_ups: list[FollowUp]) -> list[str]:
         """Queue each step and publish each event; return the ids of the events published.
 
@@ -75,6 +76,8 @@ class Dispatcher:
         webhook subscriber, unless an earlier publish did. Raises `ServiceUnavailable` when the
         stream does not answer."""
         mark = self._stream.publish(envelope)
+        if mark is None:  # appended now, not already there
+            monitoring.event_appended(envelope)
         if not self._webhook_urls or mark == DELIVERIES_QUEUED:
             return
         # Also when the stream had the event already: its publisher may have died before

@@ -14,7 +14,7 @@ from machines.ports import ServiceUnavailable
 from services import automation, housekeeping, outbox
 from services.context import Context
 from storage import RETRYABLE_ERRORS
-from workers import wiring
+from workers import monitoring, wiring
 from workers.app import celery_app
 from workers.dispatch import configured, dispatch
 
@@ -57,6 +57,7 @@ def run_step(self: Task, step_name: str, payload: dict[str, Any], failures: int 
         stored = automation.run_step(
             wiring.processes(), step_name, payload, wiring.ports(), ctx, dispatch
         )
+        monitoring.step_stored(stored)
         if stored is None:  # nothing stored (a stale or repeated delivery)
             done(self, process_id)
     except WAIT_AND_RETRY as error:
@@ -73,10 +74,9 @@ def run_step(self: Task, step_name: str, payload: dict[str, Any], failures: int 
             ) from None
         reason = f"Gave up after {failures + 1} attempts: {error}"
         try:
-            if (
-                automation.record_failure(wiring.processes(), payload, reason, ctx, dispatch)
-                is None
-            ):
+            failed = automation.record_failure(wiring.processes(), payload, reason, ctx, dispatch)
+            monitoring.step_stored(failed)
+            if failed is None:
                 done(self, process_id)
         except WAIT_AND_RETRY as store_error:
             raise self.retry(exc=store_error, countdown=backoff(self.request.retries)) from None
@@ -99,6 +99,7 @@ def deliver_webhook(self: Task, url: str, envelope: dict[str, Any]) -> None:
     try:
         Webhook(url, wiring.settings().webhook_secret).deliver(envelope)
     except DeliveryRejected as error:
+        monitoring.webhook_refused()
         log.error("webhook %s refused event %s: %s", url, envelope.get("id"), error)
     except ServiceUnavailable as error:
         raise self.retry(exc=error, countdown=backoff(self.request.retries)) from None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import sys
 
 import pytest
 
@@ -35,6 +36,14 @@ def test_the_try_it_block_runs_verbatim_and_shows_what_it_promises() -> None:
             "MONGO_DB": DB_NAME,
         }
         env.pop("DEVELOPMENT_MODE", None)  # the block sets it, as a newcomer's shell has none
+        seeded = subprocess.run(  # as make run does before it prints its banner
+            [sys.executable, "-m", "flask", "--app", "api", "seed-demo"],
+            cwd=ROOT,
+            env={**env, "DEVELOPMENT_MODE": "1"},
+            capture_output=True,
+            check=False,
+        )
+        assert seeded.returncode == 0, seeded.stderr
         result = subprocess.run(
             ["bash", "-euo", "pipefail", "-c", try_it_block()],
             cwd=ROOT,
