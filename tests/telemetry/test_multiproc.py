@@ -29,8 +29,10 @@ def test_directories_of_killed_runtimes_are_removed(
 ):
     """A directory made by a process that is gone is removed when the next runtime starts; one
     of a living process is kept; the new one is removed on exit."""
-    monkeypatch.delenv(multiproc.MULTIPROC_ENV, raising=False)
-    monkeypatch.delenv(multiproc.MADE_ENV, raising=False)
+    for name in (multiproc.MULTIPROC_ENV, multiproc.MADE_ENV):
+        # Set first, so that whatever the runtime sets is undone after the test as well.
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     gone = subprocess.run(
         [sys.executable, "-c", "import os; print(os.getpid())"],
