@@ -131,7 +131,6 @@ def stranded(
                 f"no longer has.{fix}",
             )
             continue
-        allowed = definition.permitted_triggers(use.state)
         for trigger in use.permitted_triggers:
             if trigger not in definition.trigger_by_name:
                 found.add(
@@ -140,7 +139,7 @@ def stranded(
                     f"{who} in {use.state} {were} offered {trigger}, which the definition "
                     f"no longer has.{fix}",
                 )
-            elif trigger not in allowed:
+            elif not _sent_from(definition, trigger, use.state):
                 found.add(
                     "trigger-no-longer-permitted",
                     trigger,
@@ -156,6 +155,16 @@ def stranded(
                 f"the definition no longer runs there.{fix}",
             )
     return found.items
+
+
+def _sent_from(definition: ProcessDefinition, trigger: str, state: str) -> bool:
+    """Whether clients may send `trigger` from `state`, as the definition declares it.
+
+    Read from the declaration, not asked of the machine: a definition being checked may be
+    one the library refuses to build.
+    """
+    declared = definition.client_triggers.get(trigger)
+    return declared is not None and state in declared.sources
 
 
 def declared_migrations(definition: ProcessDefinition) -> dict[int, Migration]:
@@ -329,13 +338,14 @@ def _check_automation(
                     f"The step {step.step} ends with {outcome}, which is not an internal "
                     f"trigger leaving {step.state}.",
                 )
-        for name in definition.permitted_triggers(step.state):
-            found.add(
-                "client-trigger-in-automated-state",
-                name,
-                f"Clients may send {name} while the automated step {step.step} runs at "
-                f"{step.state}.",
-            )
+        for trigger in definition.client_triggers.values():
+            if step.state in trigger.sources:
+                found.add(
+                    "client-trigger-in-automated-state",
+                    trigger.name,
+                    f"Clients may send {trigger.name} while the automated step {step.step} "
+                    f"runs at {step.state}.",
+                )
     for state, name in definition.on_overdue.items():
         timeout = definition.trigger_by_name.get(name)
         if state not in definition.time_limits_days:
