@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import pytest
 from statemachine.exceptions import InvalidDefinition
@@ -443,6 +444,13 @@ def test_mermaid_labels_show_triggers_and_guards():
     assert "CloseInactiveProcess (after 30 days)" in text
 
 
+def dot_statements(text: str) -> tuple[dict[str, str], list[tuple[str, str, str]]]:
+    """The attribute lists of a DOT text's nodes, by name, and its edges with theirs."""
+    nodes = dict(re.findall(r"^(\w+) \[(.*)\];$", text, re.MULTILINE))
+    edges = re.findall(r"^(\w+) -> (\w+) \[(.*)\];$", text, re.MULTILINE)
+    return nodes, edges
+
+
 def test_dot_marks_current_state_and_path():
     """The DOT text fills the current state and the states passed through."""
     text = describe.dot(
@@ -450,8 +458,42 @@ def test_dot_marks_current_state_and_path():
         current="VisitScheduled",
         visited=["ApplicationInitialised", "AuditRequested", "TenureCheckInProgress"],
     )
-    assert text.startswith('digraph "tenancyaudit" {')
-    current = next(line for line in text.splitlines() if line.startswith('  "VisitScheduled" ['))
-    assert "#ffd54f" in current
-    passed = next(line for line in text.splitlines() if line.startswith('  "AuditRequested" ['))
-    assert "#c8e6c9" in passed
+    assert text.startswith("digraph tenancyaudit {")
+    nodes, _ = dot_statements(text)
+    assert 'fillcolor="#ffd54f"' in nodes["VisitScheduled"]
+    assert 'fillcolor="#c8e6c9"' in nodes["AuditRequested"]
+    assert "fillcolor=white" in nodes["NoAccess"]
+
+
+def test_dot_styles_automated_and_final_states_and_marks_edges_no_client_sends():
+    """Automated and final states are styled, notes give a state's step and time limit, and
+    arrows fired by the engine, a worker or a time limit are dashed while client ones are not."""
+    stj = machines.get("soletojoint")
+    assert stj is not None
+    nodes, edges = dot_statements(describe.dot(stj))
+    assert 'fillcolor="#e3f2fd"' in nodes["AutomatedChecksInProgress"]
+    assert "automated step check_sole_to_joint_eligibility" in nodes["AutomatedChecksInProgress"]
+    assert 'fillcolor="#eeeeee"' in nodes["ProcessClosed"]
+    assert "time limit 30 days, then CloseInactiveProcess" in nodes["BreachChecksFailed"]
+    dashed = {(source, target) for source, target, attributes in edges if "dashed" in attributes}
+    assert ("AutomatedChecksInProgress", "AutomatedChecksPassed") in dashed
+    assert ("ApplicationInitialised", "SelectTenants") in dashed
+    assert ("AutomatedChecksPassed", "ManualChecksPassed") not in dashed
+    closing = sorted(
+        ("dashed" in attributes, "CloseInactiveProcess" in attributes)
+        for source, target, attributes in edges
+        if (source, target) == ("BreachChecksFailed", "ProcessClosed")
+    )
+    assert closing == [(False, False), (True, True)]  # CloseProcess, CloseInactiveProcess
+
+
+def test_mermaid_notes_each_states_step_and_time_limit():
+    """A state with an automated step or a time limit says so beside its name in Mermaid."""
+    text = describe.mermaid(tenancyaudit.definition)
+    assert (
+        '    state "TenureCheckInProgress (automated step check_tenure_active)" as '
+        "TenureCheckInProgress" in text
+    )
+    assert '    state "VisitScheduled (time limit 28 days)" as VisitScheduled' in text
+    assert "    class TenureCheckInProgress automated" in text
+    assert "    class AuditPassed,BreachReferred,ProcessClosed,ProcessCancelled final" in text
