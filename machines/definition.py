@@ -2,8 +2,9 @@
 
 A definition is data: triggers (who may send them, from which states, to which state,
 with which form schema), automated steps, time limits and the events that states raise.
-`ProcessDefinition.machine` turns it into a python-statemachine `StateMachine`, which is
-what decides whether a trigger may fire and which branch a decision trigger takes.
+`ProcessDefinition.machine` turns it into a python-statemachine `StateMachine`, built once,
+which is what decides whether a trigger may fire, which branch a decision trigger takes and
+which triggers a state permits; as it is built, the library also checks the graph.
 """
 
 from __future__ import annotations
