@@ -340,6 +340,11 @@ def _check_names(definition: ProcessDefinition, found: _Found) -> None:
 def _check_graph(definition: ProcessDefinition, found: _Found) -> None:
     """Report, state by state, what python-statemachine's definition-time checks refuse."""
     try:
+        definition.machine  # noqa: B018 - built with every check: nothing to report state by state
+        return
+    except InvalidDefinition:
+        pass
+    try:
         machine = build_machine(definition, checked=False)
     except InvalidDefinition as error:
         # The one graph check that cannot be turned off: transitions out of a final state.
@@ -391,13 +396,12 @@ def _check_forms(definition: ProcessDefinition, found: _Found, checker: FormatCh
         if not schema:
             found.add("missing-schema", name, f"{name} is sent by clients but has no form schema.")
             continue
-        try:
-            Draft202012Validator.check_schema(schema)
-        except SchemaError as error:
+        schema_error = _schema_error(schema)
+        if schema_error is not None:
             found.add(
                 "invalid-schema",
                 name,
-                f"{name}'s form is not a valid JSON Schema: {error.message}",
+                f"{name}'s form is not a valid JSON Schema: {schema_error}",
             )
             continue
         if example is None:
@@ -418,6 +422,26 @@ def _check_forms(definition: ProcessDefinition, found: _Found, checker: FormatCh
                 f"{name}'s form accepts keys it does not declare; build it with "
                 f"machines.forms.form() so that unknown keys are refused.",
             )
+
+
+_schema_errors: dict[str, str | None] = {}
+
+
+def _schema_error(schema: Mapping[str, Any]) -> str | None:
+    """Why `schema` is not a valid JSON Schema, or None; each distinct schema checked once.
+
+    Checking against the metaschema is most of what validating a definition costs, and the
+    shared stages give many triggers the same form. Keyed by `repr`, which tells a tuple
+    (refused by the metaschema) from a list.
+    """
+    key = repr(schema)
+    if key not in _schema_errors:
+        try:
+            Draft202012Validator.check_schema(schema)
+            _schema_errors[key] = None
+        except SchemaError as error:
+            _schema_errors[key] = error.message
+    return _schema_errors[key]
 
 
 def _check_automation(
