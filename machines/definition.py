@@ -2,20 +2,23 @@
 
 A definition is data: triggers (who may send them, from which states, to which state,
 with which form schema), automated steps, time limits and the events that states raise.
-`ProcessDefinition.machine` turns it into a python-statemachine `StateMachine`, which is
-what decides whether a trigger may fire and which branch a decision trigger takes.
+`ProcessDefinition.machine` turns it into a python-statemachine `StateMachine`, built once,
+which is what decides whether a trigger may fire, which branch a decision trigger takes and
+which triggers a state permits; as it is built, the library also checks the graph.
 """
 
 from __future__ import annotations
 
 import re
-import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from statemachine import State, StateMachine
+from statemachine import Event, State, StateMachine
+from statemachine.exceptions import TransitionNotAllowed
 
 from machines.model import Process
 
@@ -180,17 +183,35 @@ class ProcessDefinition:
     def client_triggers(self) -> dict[str, Trigger]:
         return {t.name: t for t in self.triggers if t.client}
 
+    def permitted_triggers(self, state: str, form: Mapping[str, Any] | None = None) -> list[str]:
+        """What a client may send in `state`, in declaration order, as the machine answers.
+
+        With `form`, the machine also evaluates the branch conditions: a decision none of whose
+        branches the form takes is left out. Without one there is nothing to evaluate them on,
+        and the answer, a function of the state alone, is worked out once per state.
+        """
+        if state not in self._state_set:
+            return []
+        if form is None:
+            permitted = self._permitted.get(state)
+            if permitted is None:
+                with self._machines.at(state) as machine:
+                    permitted = self._client_events(machine.allowed_events)
+                self._permitted[state] = permitted
+            return list(permitted)
+        with self._machines.at(state) as machine:
+            return list(self._client_events(machine.enabled_events(form=form)))
+
+    def _client_events(self, events: Iterable[Event]) -> tuple[str, ...]:
+        return tuple(event.id for event in events if event.id in self.client_triggers)
+
     @cached_property
     def _permitted(self) -> dict[str, tuple[str, ...]]:
-        permitted: dict[str, list[str]] = {state: [] for state in self.states}
-        for trigger in self.client_triggers.values():
-            for source in trigger.sources:
-                permitted[source].append(trigger.name)
-        return {state: tuple(names) for state, names in permitted.items()}
+        return {}
 
-    def permitted_triggers(self, state: str) -> list[str]:
-        """What a client may send in `state`, in declaration order."""
-        return list(self._permitted.get(state, ()))
+    @cached_property
+    def _state_set(self) -> frozenset[str]:
+        return frozenset(self.states)
 
     @cached_property
     def automated_step_by_state(self) -> dict[str, AutomatedStep]:
@@ -201,7 +222,7 @@ class ProcessDefinition:
 
     @cached_property
     def machine(self) -> type[StateMachine]:
-        """The python-statemachine class for this definition, built once."""
+        """The python-statemachine class for this definition, built (and so checked) once."""
         return build_machine(self)
 
     def run(self, state: str, trigger: str, form: dict[str, Any]) -> str:
@@ -209,29 +230,13 @@ class ProcessDefinition:
 
         Raises `statemachine.exceptions.TransitionNotAllowed` when the trigger cannot fire.
         """
-        runner = getattr(self._runners, "runner", None)
-        if runner is None:
-            # One machine per thread, built on first use: building one costs more than
-            # sending it an event, and the machine reads its state from the cursor each time.
-            cursor = _Cursor(INITIAL_STATE)
-            runner = (self.machine(model=cursor, state_field="state"), cursor)
-            self._runners.runner = runner
-        machine, cursor = runner
-        cursor.state = state
-        try:
+        with self._machines.at(state) as machine:
             machine.send(trigger, form=form)
-        except BaseException:
-            del self._runners.runner  # not reused after a refusal or a failing guard
-            raise
-        if cursor.state in self.final_states:
-            # A machine that reached a final state has terminated: it would refuse every
-            # later event, whatever state the cursor is set to.
-            del self._runners.runner
-        return cursor.state
+            return str(machine.model.state)
 
     @cached_property
-    def _runners(self) -> threading.local:
-        return threading.local()
+    def _machines(self) -> _Machines:
+        return _Machines(self.machine)
 
 
 class ProcessMachine(StateMachine):
@@ -241,15 +246,68 @@ class ProcessMachine(StateMachine):
     """
 
 
-@dataclass
+class _UncheckedMachine(ProcessMachine):
+    """A process machine whose class is built without the library's graph checks.
+
+    They stop at the first check that fails; `machines.validate` builds this one to ask the
+    same questions (`statemachine.graph`) of every state and report each answer.
+    """
+
+    validate_disconnected_states = False
+    validate_trap_states = False
+    validate_final_reachability = False
+
+
 class _Cursor:
     """The model a machine moves: only the state name; the process itself is changed elsewhere."""
 
-    state: str
+    __slots__ = ("state",)
+
+    def __init__(self, state: str) -> None:
+        self.state = state
 
 
-def build_machine(definition: ProcessDefinition) -> type[StateMachine]:
-    """Declare the definition's states and transitions as a `StateMachine` subclass."""
+class _Machines:
+    """Idle instances of one machine class, each bound to its own cursor, for any thread.
+
+    Building an instance costs a few times what sending it an event does (it resolves every
+    callback of every transition), so instances are kept and reused, one caller at a time.
+    Each is resumed at the state it is asked about, and none remembers anything else
+    between callers: a refused event leaves it as it was. Only an instance that entered a
+    final state is let go, since the library then stops it for good; so is one that raised
+    something else, whose state nobody has looked into.
+    """
+
+    def __init__(self, machine: type[StateMachine]) -> None:
+        self._machine = machine
+        self._idle: deque[StateMachine] = deque()  # appends and pops are atomic
+
+    @contextmanager
+    def at(self, state: str) -> Iterator[StateMachine]:
+        """An instance resumed at `state`, for this caller alone until the block ends."""
+        try:
+            machine = self._idle.pop()
+        except IndexError:
+            machine = self._machine(model=_Cursor(state))
+        machine.model.state = state
+        try:
+            yield machine
+        except TransitionNotAllowed:
+            self._release(machine)
+            raise
+        self._release(machine)
+
+    def _release(self, machine: StateMachine) -> None:
+        if not machine.is_terminated:
+            self._idle.append(machine)
+
+
+def build_machine(definition: ProcessDefinition, *, checked: bool = True) -> type[StateMachine]:
+    """Declare the definition's states and transitions as a `StateMachine` subclass.
+
+    python-statemachine checks the graph as it builds the class and raises `InvalidDefinition`
+    for the first thing wrong; `checked=False` leaves out the checks that can be left out.
+    """
     # State attributes use snake_case ids so that a trigger may share a state's name
     # (change of name has both a state and a trigger called EnterNewName).
     states = {
@@ -269,9 +327,12 @@ def build_machine(definition: ProcessDefinition) -> type[StateMachine]:
                 options = {"cond": branch.when} if branch.when else {}
                 transition = states[source].to(states[branch.target], **options)
                 transitions = transition if transitions is None else transitions | transition
-        namespace[trigger.name] = transitions
+        # Named as declared: the library would otherwise show StartApplication as
+        # "Startapplication" in diagrams and refusals.
+        namespace[trigger.name] = Event(transitions, name=trigger.name)
     class_name = "".join(part.capitalize() for part in re.split(r"[^a-zA-Z0-9]", definition.name))
-    return type(f"{class_name}Machine", (ProcessMachine,), namespace)
+    base = ProcessMachine if checked else _UncheckedMachine
+    return type(f"{class_name}Machine", (base,), namespace)
 
 
 def _snake(name: str) -> str:

@@ -1,14 +1,25 @@
 """A process definition described for people and programs: a plain dict, Mermaid and DOT text.
 
 Pure functions of a `ProcessDefinition`; nothing here renders images or reads the store.
-The texts can mark a live process: its current state, and the states it passed through.
+The diagrams are python-statemachine's own (`statemachine.contrib.diagram`: it extracts the
+machine class, then renders Mermaid, or DOT through pydot), with what the library does not
+draw added on top: state names as the definition spells them, each state's step and time
+limit, requirements among the guards, arrows a worker or a time limit fires marked, automated
+and final states styled, and for a live process its current state and the states it passed
+through.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
+
+import pydot
+from statemachine.contrib.diagram.extract import extract
+from statemachine.contrib.diagram.model import ActionType, DiagramAction, DiagramGraph
+from statemachine.contrib.diagram.renderers.dot import DotRenderer, DotRendererConfig
+from statemachine.contrib.diagram.renderers.mermaid import MermaidRenderer, MermaidRendererConfig
 
 from machines.definition import INITIAL_STATE, START_TRIGGER, Branch, ProcessDefinition, Trigger
 
@@ -131,67 +142,32 @@ def summary(definition: ProcessDefinition) -> Description:
     }
 
 
-Edge = tuple[str, str, str, list[str], str]
-"""source, target, trigger, guard names, trigger kind."""
-
-
-def edges(definition: ProcessDefinition) -> list[Edge]:
-    """Every transition, start included, in declaration order."""
-    return [
-        (
-            source,
-            branch.target,
-            trigger.name,
-            guards(trigger, branch),
-            trigger_kind(definition, trigger),
-        )
-        for trigger in definition.all_triggers
-        for source in trigger.sources
-        for branch in trigger.branches
-    ]
-
-
-def label(
-    trigger: str, guard_names: list[str], kind: str, definition: ProcessDefinition, source: str
-) -> str:
-    """`Trigger [guard, guard] (who fires it)`: the text on an arrow."""
-    text = trigger
-    if guard_names:
-        text += f" [{', '.join(guard_names)}]"
-    if kind == "automated":
-        text += " (automated)"
-    elif kind == "deadline":
-        text += f" (after {definition.time_limits_days.get(source)} days)"
-    return text
+STYLES = {
+    "automated": {"fillcolor": "#e3f2fd", "color": "#1565c0"},
+    "final": {"fillcolor": "#eeeeee", "color": "#616161"},
+    "visited": {"fillcolor": "#c8e6c9", "color": "#2e7d32"},
+    "current": {"fillcolor": "#ffd54f", "color": "#e65100", "penwidth": "3"},
+}
+"""How a diagram marks states: automated and final ones, and a live process's path."""
+MARKED_EDGES = ("start", "automated", "deadline")
+"""Kinds of trigger no client sends, drawn dashed in DOT."""
 
 
 def mermaid(
     definition: ProcessDefinition, current: str | None = None, visited: Iterable[str] = ()
 ) -> str:
     """A Mermaid `stateDiagram-v2`; `current` and `visited` mark a live process's path."""
+    graph, _ = _graph(definition, for_mermaid=True)
+    text = MermaidRenderer(MermaidRendererConfig(direction="TB")).render(graph)
     title = _mermaid_text(definition.title)
-    lines = ["stateDiagram-v2", f"    %% {definition.name} v{definition.version}: {title}"]
-    for state in definition.states:
-        notes = _notes(definition, state)
-        if notes:
-            text = _mermaid_text(f"{state} ({', '.join(notes)})").replace('"', "'")
-            lines.append(f'    state "{text}" as {state}')
-    lines.append(f"    [*] --> {INITIAL_STATE}")
-    for source, target, trigger, guard_names, kind in edges(definition):
-        text = _mermaid_text(label(trigger, guard_names, kind, definition, source))
-        lines.append(f"    {source} --> {target} : {text}")
-    for state in definition.final_states:
-        lines.append(f"    {state} --> [*]")
+    first, *rest = text.rstrip("\n").split("\n")
+    lines = [first, f"    %% {definition.name} v{definition.version}: {title}", *rest]
     classes = _classes(definition, current, visited)
-    lines += [
-        "    classDef automated fill:#e3f2fd,stroke:#1565c0",
-        "    classDef final fill:#eeeeee,stroke:#616161",
-    ]
-    if current is not None:
-        lines += [
-            "    classDef visited fill:#c8e6c9,stroke:#2e7d32",
-            "    classDef current fill:#ffd54f,stroke:#e65100,stroke-width:3px",
-        ]
+    for name, style in STYLES.items():
+        if current is not None or name in ("automated", "final"):
+            fill, stroke = style["fillcolor"], style["color"]
+            width = f",stroke-width:{style['penwidth']}px" if "penwidth" in style else ""
+            lines.append(f"    classDef {name} fill:{fill},stroke:{stroke}{width}")
     for name, members in classes.items():
         if members:
             lines.append(f"    class {','.join(members)} {name}")
@@ -203,38 +179,96 @@ def mermaid(
 def dot(
     definition: ProcessDefinition, current: str | None = None, visited: Iterable[str] = ()
 ) -> str:
-    """A Graphviz DOT digraph of the same diagram, for `dot -Tsvg` or `-Tpng`."""
-    style = {
-        "automated": 'style="rounded,filled" fillcolor="#e3f2fd" color="#1565c0"',
-        "final": 'style="rounded,filled" fillcolor="#eeeeee" peripheries=2',
-        "visited": 'style="rounded,filled" fillcolor="#c8e6c9" color="#2e7d32"',
-        "current": 'style="rounded,filled,bold" fillcolor="#ffd54f" color="#e65100" penwidth=3',
-    }
-    highlight = {
-        state: name
+    """Graphviz DOT source of the same diagram, for `dot -Tsvg` or `-Tpng`."""
+    graph, kinds = _graph(definition, for_mermaid=False)
+    rendered = DotRenderer(DotRendererConfig(graph_attrs={"labelloc": "t"})).render(graph)
+    rendered.set("label", f"{definition.title} (v{definition.version})")
+    marks = {
+        state: STYLES[name]
         for name, members in _classes(definition, current, visited).items()
         for state in members
     }
-    title = f"{definition.title} (v{definition.version})"
-    lines = [
-        f"digraph {_dot_id(definition.name)} {{",
-        f"  label={_dot_id(title)}; labelloc=t; rankdir=LR;",
-        '  node [shape=box style=rounded fontname="Helvetica"];',
-        '  edge [fontname="Helvetica" fontsize=10];',
-        '  "__start__" [shape=point width=0.2 label=""];',
-        f'  "__start__" -> {_dot_id(INITIAL_STATE)};',
-    ]
-    for state in definition.states:
-        text = [state, *_notes(definition, state)]
-        attributes = style.get(highlight.get(state, ""), "")
-        lines.append(f"  {_dot_id(state)} [label={_dot_label(text)} {attributes}];")
-    for source, target, trigger, guard_names, kind in edges(definition):
-        text = [label(trigger, guard_names, kind, definition, source)]
-        dashed = " style=dashed" if kind in ("automated", "deadline", "start") else ""
-        arrow = f"{_dot_id(source)} -> {_dot_id(target)}"
-        lines.append(f"  {arrow} [label={_dot_label(text)}{dashed}];")
-    lines.append("}")
-    return "\n".join(lines) + "\n"
+    for node in _nodes(rendered):
+        for attribute, value in marks.get(node.get_name().strip('"'), {}).items():
+            node.set(attribute, value)
+    # The renderer's edges carry no trace of their transition but its ends and its label.
+    unsent: dict[tuple[str, str], list[str]] = {}
+    for transition, kind in zip(graph.transitions, kinds, strict=True):
+        if kind in MARKED_EDGES:
+            for target in transition.targets:
+                unsent.setdefault((transition.source, target), []).append(transition.event)
+    for edge in rendered.get_edges():
+        ends = (str(edge.get_source()).strip('"'), str(edge.get_destination()).strip('"'))
+        label = str(edge.get("label") or "")
+        if any(_names(event, label) for event in unsent.get(ends, ())):
+            edge.set("style", "dashed")
+    return str(rendered.to_string())
+
+
+_graphs: dict[tuple[int, bool], tuple[ProcessDefinition, DiagramGraph, list[str]]] = {}
+
+
+def _graph(definition: ProcessDefinition, *, for_mermaid: bool) -> tuple[DiagramGraph, list[str]]:
+    """The library's picture of the definition's machine, with what it does not draw added,
+    and the kind of trigger of each of its transitions. Read it; never change it.
+
+    python-statemachine extracts states and transitions from the class; this names states as
+    the definition does (the class's attributes are snake_case), notes each state's step and
+    time limit, puts a trigger's requirements before its branch condition and says which
+    triggers a worker or a time limit fires. Extracting takes most of the time of drawing a
+    Mermaid diagram and the picture never changes, so it is made once per definition (and
+    kept with it, so that its id cannot be taken by another) and shared by every request.
+    """
+    key = (id(definition), for_mermaid)
+    kept = _graphs.get(key)
+    if kept is None or kept[0] is not definition:
+        kept = (definition, *_picture(definition, for_mermaid))
+        _graphs[key] = kept
+    return kept[1], kept[2]
+
+
+def _picture(definition: ProcessDefinition, for_mermaid: bool) -> tuple[DiagramGraph, list[str]]:
+    text = _mermaid_text if for_mermaid else str
+    machine = definition.machine
+    names = {state.id: str(state.value) for state in machine.states_map.values()}
+    graph = extract(machine)
+    graph.name = definition.name
+    for state in graph.states:
+        state.id = names[state.id]
+        notes = [text(note) for note in _notes(definition, state.id)]
+        if for_mermaid and notes:
+            # Mermaid shows a description instead of the name of a state it has no label for,
+            # so the notes go into the label: `state "VisitScheduled (time limit 28 days)"`.
+            state.name = f"{state.id} ({', '.join(notes)})".replace('"', "'")
+        elif notes:
+            state.actions = [DiagramAction(ActionType.INTERNAL, note) for note in notes]
+    kinds = []
+    for transition in graph.transitions:
+        trigger = definition.trigger_by_name[transition.event]
+        kind = trigger_kind(definition, trigger)
+        kinds.append(kind)
+        transition.source = names[transition.source]
+        transition.targets = [names[target] for target in transition.targets]
+        required = [getattr(r.check, "__name__", repr(r.check)) for r in trigger.requires]
+        transition.guards = [text(guard) for guard in (*required, *transition.guards)]
+        if kind == "automated":
+            transition.event += " (automated)"
+        elif kind == "deadline":
+            days = definition.time_limits_days.get(transition.source)
+            transition.event += f" (after {days} days)"
+    return graph, kinds
+
+
+def _names(event: str, label: str) -> bool:
+    """Whether an edge's `label` shows the trigger `event` (not one whose name contains it)."""
+    return re.search(rf"(?<![\w]){re.escape(event)}(?![\w])", label) is not None
+
+
+def _nodes(graph: pydot.Dot | pydot.Subgraph) -> Iterator[pydot.Node]:
+    """Every node of `graph`, those of its subgraphs included (the renderer nests them)."""
+    yield from graph.get_nodes()
+    for subgraph in graph.get_subgraphs():
+        yield from _nodes(subgraph)
 
 
 def _classes(
@@ -284,16 +318,3 @@ def _plain(value: Any) -> Any:
 def _mermaid_text(text: str) -> str:
     # Mermaid ends a label at ';' and reads '#' and ':' as syntax.
     return re.sub(r"[;#:]", " ", text)
-
-
-def _dot_id(name: str) -> str:
-    return f'"{_dot_escape(name)}"'
-
-
-def _dot_label(lines: list[str]) -> str:
-    """A quoted DOT label with one line per item."""
-    return '"' + "\\n".join(_dot_escape(line) for line in lines) + '"'
-
-
-def _dot_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace('"', '\\"')

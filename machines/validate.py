@@ -1,10 +1,18 @@
 """What is wrong with a process definition: on its own, and for the processes already stored.
 
-`problems(definition, steps)` checks a definition by itself: every state reachable, a way
-out of every state that is not final, forms and examples for client triggers, automated
-steps that exist. `stranded(definition, uses)` checks it against what stored processes are
-doing (the states they are in, the triggers they were offered), which is what a change to a
-definition can break.
+`problems(definition, steps)` checks a definition by itself. The shape of its graph (every
+state reachable, a way out of every state that is not final, a way from each to a final state,
+no way out of a final one) is python-statemachine's to judge: it refuses such a class when it
+is built. It stops at the first check that fails, though, so each of its checks is asked here
+of every state (`statemachine.graph`), and each answer reported under a code of its own; the
+class it builds is still the final word (`invalid-machine`). What the library cannot know is
+checked here: names the definition uses, forms and examples, automated steps and their
+outcomes, time limits, assignments and deadlines, migrations. `stranded(definition, uses)`
+checks it against what stored processes are doing (the states they are in, the triggers they
+were offered), which is what a change to a definition can break. `check_registry()` refuses
+every registered definition that has a problem; the API and the workers call it as they start.
+
+An unknown name is reported with the nearest known one, when one is near (`difflib`).
 
 A definition module may declare `migrations = {from_version: function(old_state) -> new_state}`;
 each function maps the states of that version to those of the next one.
@@ -12,22 +20,28 @@ each function maps the states of that version to those of the next one.
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import pkgutil
-from collections import deque
+import re
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import SchemaError
 from statemachine.exceptions import InvalidDefinition
+from statemachine.graph import disconnected_states, states_without_path_to_final_states
 
 import machines
 from machines.definition import INITIAL_STATE, ProcessDefinition, build_machine
 from machines.describe import trigger_kind
 
 Migration = Callable[[str], str]
+NAME = re.compile(r"[A-Z][A-Za-z0-9]*")
+"""What state and trigger names look like."""
+BAD_NAMES = ("bad-state-name", "bad-trigger-name")
 UNKNOWN_KEY = "notAFieldOfThisForm"
 
 
@@ -42,6 +56,15 @@ class Problem:
 
     def __str__(self) -> str:
         return f"{self.process_name}: [{self.code}] {self.message}"
+
+
+class InvalidDefinitions(InvalidDefinition):
+    """Registered definitions have problems; the message lists every one."""
+
+    def __init__(self, found: list[Problem]) -> None:
+        self.problems = found
+        lines = "\n".join(f"  {problem}" for problem in found)
+        super().__init__(f"{len(found)} problem(s) in the process definitions:\n{lines}")
 
 
 @dataclass(frozen=True)
@@ -68,7 +91,8 @@ def problems(
     that exist (not checked when None)."""
     found = _Found(definition.name)
     _check_names(definition, found)
-    _check_graph(definition, found)
+    if not any(problem.code in BAD_NAMES for problem in found.items):
+        _check_graph(definition, found)  # the machine's attributes are made from the names
     _check_forms(definition, found, format_checker or FormatChecker())
     _check_automation(definition, found, steps)
     if migrations is None:
@@ -90,7 +114,9 @@ def problems(
             )
     if not found.items:
         try:
-            build_machine(definition)
+            # The class the engine runs, and one instance: the library checks the graph as it
+            # builds the class and resolves each guard as it builds an instance.
+            definition.machine(model=SimpleNamespace(state=INITIAL_STATE))
         except InvalidDefinition as error:
             found.add(
                 "invalid-machine", definition.name, f"python-statemachine refuses it: {error}"
@@ -128,19 +154,18 @@ def stranded(
                 "stranded-state",
                 use.state,
                 f"{who} {'is' if one else 'are'} in {use.state}, which the definition "
-                f"no longer has.{fix}",
+                f"no longer has.{_near(use.state, definition.states)}{fix}",
             )
             continue
-        allowed = definition.permitted_triggers(use.state)
         for trigger in use.permitted_triggers:
             if trigger not in definition.trigger_by_name:
                 found.add(
                     "removed-trigger",
                     trigger,
                     f"{who} in {use.state} {were} offered {trigger}, which the definition "
-                    f"no longer has.{fix}",
+                    f"no longer has.{_near(trigger, definition.client_triggers)}{fix}",
                 )
-            elif trigger not in allowed:
+            elif not _sent_from(definition, trigger, use.state):
                 found.add(
                     "trigger-no-longer-permitted",
                     trigger,
@@ -148,14 +173,25 @@ def stranded(
                     f"be sent from {use.state}.{fix}",
                 )
         step = definition.automated_step_by_state.get(use.state)
+        steps = [step.step] if step is not None else []
         if use.step and (step is None or step.step != use.step):
             found.add(
                 "removed-step",
                 use.step,
                 f"{who} in {use.state} {wait} for the automated step {use.step}, which "
-                f"the definition no longer runs there.{fix}",
+                f"the definition no longer runs there.{_near(use.step, steps)}{fix}",
             )
     return found.items
+
+
+def _sent_from(definition: ProcessDefinition, trigger: str, state: str) -> bool:
+    """Whether clients may send `trigger` from `state`, as the definition declares it.
+
+    Read from the declaration, not asked of the machine: a definition being checked may be
+    one the library refuses to build.
+    """
+    declared = definition.client_triggers.get(trigger)
+    return declared is not None and state in declared.sources
 
 
 def declared_migrations(definition: ProcessDefinition) -> dict[int, Migration]:
@@ -212,12 +248,63 @@ def _fix(
     )
 
 
+def check_registry(
+    steps: Collection[str] | None = None, *, format_checker: FormatChecker | None = None
+) -> None:
+    """Raise `InvalidDefinitions`, listing every problem, unless each registered definition
+    has none; `steps` are the automated step names that exist (not checked when None)."""
+    found = [
+        problem
+        for definition in machines.registry().values()
+        for problem in _problems_once(definition, steps, format_checker)
+    ]
+    if found:
+        raise InvalidDefinitions(found)
+
+
+_checked: dict[tuple[int, int, frozenset[str] | None], tuple[object, object, list[Problem]]] = {}
+
+
+def _problems_once(
+    definition: ProcessDefinition,
+    steps: Collection[str] | None,
+    format_checker: FormatChecker | None,
+) -> list[Problem]:
+    """`problems`, worked out once for each definition, step names and format checker.
+
+    Checking the registry takes about a tenth of a second, and every API instance (each test
+    builds one) and every worker process checks it as it starts, while the definitions do
+    not change as the code runs. The definition and the checker are kept with the answer, so
+    that their ids cannot be taken by other objects.
+    """
+    names = None if steps is None else frozenset(steps)
+    key = (id(definition), id(format_checker), names)
+    kept = _checked.get(key)
+    if kept is None or kept[0] is not definition or kept[1] is not format_checker:
+        found = problems(definition, steps, format_checker=format_checker)
+        kept = (definition, format_checker, found)
+        _checked[key] = kept
+    return kept[2]
+
+
 def _check_names(definition: ProcessDefinition, found: _Found) -> None:
-    states = set(definition.states)
+    states = definition.states
+    # Clients send these names and diagrams draw them; the machine makes attributes of them,
+    # where "send", "states" or "*" would break it.
+    for kind, names in (("state", states), ("trigger", list(definition.trigger_by_name))):
+        for name in names:
+            if not NAME.fullmatch(name):
+                found.add(
+                    f"bad-{kind}-name",
+                    name,
+                    f"{name!r} is not a {kind} name: use PascalCase letters and digits, "
+                    f"like {'VisitScheduled' if kind == 'state' else 'ScheduleVisit'}.",
+                )
     named = [
         ("first_state", [definition.first_state]),
         ("time_limits_days", list(definition.time_limits_days)),
         ("on_overdue", list(definition.on_overdue)),
+        ("default_assignments", list(definition.default_assignments)),
         ("state_events", list(definition.state_events)),
         ("automated_steps", [step.state for step in definition.automated_steps]),
     ]
@@ -227,38 +314,75 @@ def _check_names(definition: ProcessDefinition, found: _Found) -> None:
                 found.add(
                     "unknown-state",
                     name,
-                    f"{where} names {name}, which no trigger enters or leaves.",
+                    f"{where} names {name}, which no trigger enters or leaves."
+                    + _near(name, states),
                 )
     names = [trigger.name for trigger in definition.all_triggers]
     for name in sorted({n for n in names if names.count(n) > 1}):
         found.add("duplicate-trigger", name, f"Two triggers are called {name}.")
+    # Deadlines, assignments and time limits belong to states a case waits in; a final state
+    # is never left, so a time limit there would flag every ended case overdue.
+    on_final = [
+        ("time-limit-on-final-state", definition.time_limits_days, "a time limit"),
+        ("assignment-on-final-state", definition.default_assignments, "a default assignment"),
+        ("overdue-on-final-state", definition.on_overdue, "a trigger to fire when overdue"),
+    ]
+    for code, by_state, what in on_final:
+        for state in by_state:
+            if definition.is_final(state):
+                found.add(
+                    code,
+                    state,
+                    f"{state} is final, so it cannot have {what}: a case there has ended.",
+                )
 
 
 def _check_graph(definition: ProcessDefinition, found: _Found) -> None:
-    leaving: dict[str, set[str]] = {state: set() for state in definition.states}
-    entering: dict[str, set[str]] = {state: set() for state in definition.states}
-    for trigger in definition.all_triggers:
-        for source in trigger.sources:
-            leaving[source].update(trigger.targets)
-            for target in trigger.targets:
-                entering[target].add(source)
-    reached = _closure([INITIAL_STATE], leaving)
-    finishing = _closure(definition.final_states, entering)
-    for state in definition.states:
-        final = definition.is_final(state)
-        if state not in reached:
+    """Report, state by state, what python-statemachine's definition-time checks refuse."""
+    try:
+        definition.machine  # noqa: B018 - built with every check: nothing to report state by state
+        return
+    except InvalidDefinition:
+        pass
+    try:
+        machine = build_machine(definition, checked=False)
+    except InvalidDefinition as error:
+        # The one graph check that cannot be turned off: transitions out of a final state.
+        # The others can only be asked once the class builds, so they wait for this fix.
+        leaving = {source for trigger in definition.all_triggers for source in trigger.sources}
+        refused = [final for final in definition.final_states if final in leaving]
+        for final in refused:
             found.add(
-                "unreachable-state", state, f"{state} cannot be reached from {INITIAL_STATE}."
+                "final-state-has-exits",
+                final,
+                f"{final} is final but triggers leave it (python-statemachine: {error}).",
             )
-        if final and leaving[state]:
-            found.add("final-state-has-exits", state, f"{state} is final but triggers leave it.")
-        elif not final and not leaving[state]:
-            found.add("no-way-out", state, f"{state} is not final and no trigger leaves it.")
-        elif not final and state not in finishing:
+        if not refused:
             found.add(
-                "cannot-finish",
-                state,
-                f"No chain of triggers leads from {state} to a final state.",
+                "invalid-machine", definition.name, f"python-statemachine refuses it: {error}"
+            )
+        return
+    states = list(machine.states_map.values())
+    assert machine.initial_state is not None  # a definition always has ApplicationInitialised
+    unreachable = disconnected_states(machine.initial_state, set(states))
+    stuck = {s for s in states if not s.final and not s.transitions}
+    unfinished = set(states_without_path_to_final_states(states)) - stuck
+    names = definition.states
+    for state in states:
+        name = str(state.value)
+        # A misspelt state in a trigger is a new state nothing enters or nothing leaves.
+        near = _near(name, [other for other in names if other != name])
+        if state in unreachable:
+            found.add(
+                "unreachable-state",
+                name,
+                f"{name} cannot be reached from {machine.initial_state.value}.{near}",
+            )
+        if state in stuck:
+            found.add("no-way-out", name, f"{name} is not final and no trigger leaves it.{near}")
+        elif state in unfinished:
+            found.add(
+                "cannot-finish", name, f"No chain of triggers leads from {name} to a final state."
             )
 
 
@@ -272,13 +396,12 @@ def _check_forms(definition: ProcessDefinition, found: _Found, checker: FormatCh
         if not schema:
             found.add("missing-schema", name, f"{name} is sent by clients but has no form schema.")
             continue
-        try:
-            Draft202012Validator.check_schema(schema)
-        except SchemaError as error:
+        schema_error = _schema_error(schema)
+        if schema_error is not None:
             found.add(
                 "invalid-schema",
                 name,
-                f"{name}'s form is not a valid JSON Schema: {error.message}",
+                f"{name}'s form is not a valid JSON Schema: {schema_error}",
             )
             continue
         if example is None:
@@ -301,6 +424,26 @@ def _check_forms(definition: ProcessDefinition, found: _Found, checker: FormatCh
             )
 
 
+_schema_errors: dict[str, str | None] = {}
+
+
+def _schema_error(schema: Mapping[str, Any]) -> str | None:
+    """Why `schema` is not a valid JSON Schema, or None; each distinct schema checked once.
+
+    Checking against the metaschema is most of what validating a definition costs, and the
+    shared stages give many triggers the same form. Keyed by `repr`, which tells a tuple
+    (refused by the metaschema) from a list.
+    """
+    key = repr(schema)
+    if key not in _schema_errors:
+        try:
+            Draft202012Validator.check_schema(schema)
+            _schema_errors[key] = None
+        except SchemaError as error:
+            _schema_errors[key] = error.message
+    return _schema_errors[key]
+
+
 def _check_automation(
     definition: ProcessDefinition, found: _Found, steps: Collection[str] | None
 ) -> None:
@@ -312,30 +455,33 @@ def _check_automation(
                 f"{trigger.name} has no form, so clients cannot send it, and no automated "
                 f"step or time limit fires it.",
             )
+    triggers = list(definition.trigger_by_name)
     for step in definition.automated_steps:
         if steps is not None and step.step not in steps:
             found.add(
                 "missing-step",
                 step.step,
                 f"The automated step {step.step} (at {step.state}) is not a registered "
-                f"step function.",
+                f"step function." + _near(step.step, steps),
             )
         for outcome in step.outcomes:
             fired = definition.trigger_by_name.get(outcome)
             if fired is None or step.state not in fired.sources or fired.client:
+                near = _near(outcome, triggers) if fired is None else ""
                 found.add(
                     "bad-outcome",
                     outcome,
                     f"The step {step.step} ends with {outcome}, which is not an internal "
-                    f"trigger leaving {step.state}.",
+                    f"trigger leaving {step.state}." + near,
                 )
-        for name in definition.permitted_triggers(step.state):
-            found.add(
-                "client-trigger-in-automated-state",
-                name,
-                f"Clients may send {name} while the automated step {step.step} runs at "
-                f"{step.state}.",
-            )
+        for trigger in definition.client_triggers.values():
+            if step.state in trigger.sources:
+                found.add(
+                    "client-trigger-in-automated-state",
+                    trigger.name,
+                    f"Clients may send {trigger.name} while the automated step {step.step} "
+                    f"runs at {step.state}.",
+                )
     for state, name in definition.on_overdue.items():
         timeout = definition.trigger_by_name.get(name)
         if state not in definition.time_limits_days:
@@ -345,19 +491,16 @@ def _check_automation(
                 f"{state} fires {name} when overdue but has no time limit.",
             )
         if timeout is None or state not in timeout.sources:
+            near = _near(name, triggers) if timeout is None else ""
             found.add(
                 "bad-overdue-trigger",
                 name,
-                f"{name}, fired when {state} is overdue, does not leave {state}.",
+                f"{name}, fired when {state} is overdue, does not leave {state}." + near,
             )
 
 
-def _closure(start: Iterable[str], links: Mapping[str, set[str]]) -> set[str]:
-    seen = set(start)
-    queue = deque(seen)
-    while queue:
-        for following in links.get(queue.popleft(), ()):
-            if following not in seen:
-                seen.add(following)
-                queue.append(following)
-    return seen
+def _near(name: str, known: Iterable[str]) -> str:
+    """` Did you mean X?` for the known name nearest to a misspelt `name`, or nothing."""
+    # 0.8 rather than difflib's 0.6: a slip of a letter or two, not any name sharing a few.
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.8)
+    return f" Did you mean {close[0]}?" if close else ""

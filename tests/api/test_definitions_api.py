@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 
 import pytest
 
 import machines
+from api import create_app
 from machines import tenancyaudit
 from machines.definition import ProcessDefinition
+from machines.validate import InvalidDefinitions
 from services.automation import StepResult, complete_step
 from services.context import Context
 from storage.migrations import MigrationRepository
@@ -224,6 +230,37 @@ def test_cli_validate_lists_problems_and_exits_1(app, monkeypatch):
     assert "broken v1: " in result.output
     assert "[unreachable-state] Orphan cannot be reached" in result.output
     assert "not checked (--skip-store)" in result.output
+
+
+def test_api_refuses_to_start_with_an_invalid_definition(monkeypatch):
+    """create_app raises while a registered definition has a problem, listing it."""
+    late = dataclasses.replace(
+        tenancyaudit.definition,
+        name="lateaudit",
+        time_limits_days={"VisitScheduled": 28, "ProcessClosed": 5},
+    )
+    monkeypatch.setitem(machines.registry(), "lateaudit", late)
+    with pytest.raises(InvalidDefinitions) as raised:
+        create_app({"TESTING": True}, dispatch=lambda *_: None)
+    assert "lateaudit: [time-limit-on-final-state] ProcessClosed is final" in str(raised.value)
+
+
+def test_workers_refuse_to_start_with_an_invalid_definition():
+    """Importing the Celery app, as the worker and beat do first, fails on a broken
+    definition and names its problems."""
+    script = (
+        "import machines\n"
+        "from tests.machines.test_validate import broken_definition\n"
+        "machines.registry()['broken'] = broken_definition()\n"
+        "import workers.app\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=root, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode != 0
+    assert "InvalidDefinitions" in result.stderr
+    assert "broken: [unreachable-state] Orphan cannot be reached" in result.stderr
 
 
 def version_two(monkeypatch) -> ProcessDefinition:  # type: ignore[no-untyped-def]

@@ -290,3 +290,13 @@ def test_cancel_and_close_sources_match_module_constants(module, name: str):
         assert "CancelProcess" in definition.permitted_triggers(state), state
     for state in module.CLOSABLE:
         assert "CloseProcess" in definition.permitted_triggers(state), state
+
+
+@pytest.mark.parametrize(("name", "definition"), DEFINITIONS, ids=DEFINITION_IDS)
+def test_permitted_triggers_are_the_client_triggers_leaving_in_declaration_order(
+    name: str, definition: ProcessDefinition
+):
+    """A state offers exactly the client triggers declared to leave it, in declaration order."""
+    for state in definition.states:
+        declared = [t.name for t in definition.client_triggers.values() if state in t.sources]
+        assert definition.permitted_triggers(state) == declared, state

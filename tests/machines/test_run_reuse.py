@@ -1,7 +1,11 @@
-"""`ProcessDefinition.run` keeps a machine per thread: it must answer for any state, also after
-that machine reached a final state or refused a trigger (found by the fault-injection tests)."""
+"""`ProcessDefinition.run` and `permitted_triggers` go through the definition's one machine
+class, on instances shared between callers: each must answer for any state, also after an
+instance reached a final state or refused a trigger (found by the fault-injection tests), and
+from many threads at once."""
 
 from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from statemachine.exceptions import TransitionNotAllowed
@@ -12,6 +16,7 @@ SCHEDULE = {"appointmentDateTime": "2030-06-01T10:30:00"}
 
 
 def test_run_after_a_final_state_and_after_a_refusal() -> None:
+    """A refusal or a final state reached before does not change what later calls answer."""
     audit = machines.get("tenancyaudit")
     assert audit is not None
     assert audit.run("VisitScheduled", "RecordVisit", {"tenantSeen": True}) == "AuditPassed"
@@ -21,3 +26,56 @@ def test_run_after_a_final_state_and_after_a_refusal() -> None:
     assert audit.run("AuditRequested", "ScheduleVisit", SCHEDULE) == "TenureCheckInProgress"
     assert audit.run("TenureCheckInProgress", "TenureNotActive", {}) == "ProcessClosed"
     assert audit.run("NoAccess", "ScheduleVisit", SCHEDULE) == "TenureCheckInProgress"
+    assert audit.permitted_triggers("NoAccess") == [
+        "ScheduleVisit",
+        "CloseProcess",
+        "CancelProcess",
+    ]
+
+
+def test_run_answers_each_thread_for_its_own_state() -> None:
+    """Threads firing triggers at the same time each get the target of their own source."""
+    stj = machines.get("soletojoint")
+    assert stj is not None
+    cases = [
+        (
+            "ApplicationSubmitted",
+            "TenureInvestigation",
+            {"tenureInvestigationRecommendation": a},
+            t,
+        )
+        for a, t in (
+            ("approve", "TenureInvestigationPassed"),
+            ("decline", "TenureInvestigationFailed"),
+            ("appointment", "TenureInvestigationPassedWithInt"),
+        )
+    ] + [
+        ("AutomatedChecksInProgress", "EligibilityFailed", {}, "AutomatedChecksFailed"),
+        ("TenureUpdated", "CompleteProcess", {"hasNotifiedResident": True}, "ProcessCompleted"),
+        ("ProcessClosed", "CancelProcess", {"comment": "again"}, TransitionNotAllowed),
+    ]
+
+    def fire(case: tuple) -> object:
+        source, trigger, form, _ = case
+        try:
+            return stj.run(source, trigger, form)
+        except TransitionNotAllowed:
+            return TransitionNotAllowed
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(fire, cases * 200))
+    assert answers == [case[3] for case in cases * 200]
+
+
+def test_permitted_triggers_with_a_form_evaluate_its_branch_conditions() -> None:
+    """Given the form, a decision none of whose branches it takes is not permitted; without
+    one, every trigger leaving the state is."""
+    stj = machines.get("soletojoint")
+    assert stj is not None
+    state = "ApplicationSubmitted"
+    assert stj.permitted_triggers(state) == ["TenureInvestigation"]
+    approve = {"tenureInvestigationRecommendation": "approve"}
+    assert stj.permitted_triggers(state, approve) == ["TenureInvestigation"]
+    unknown = {"tenureInvestigationRecommendation": "maybe"}
+    assert stj.permitted_triggers(state, unknown) == []
+    assert stj.permitted_triggers("NoSuchState") == []

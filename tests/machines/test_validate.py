@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import pytest
+from statemachine.exceptions import InvalidDefinition
 
 import machines
 from machines import describe, tenancyaudit, validate
@@ -13,6 +15,7 @@ from machines.definition import (
     Branch,
     ProcessDefinition,
     Trigger,
+    build_machine,
     move,
     outcome,
 )
@@ -80,6 +83,207 @@ def test_broken_definition_reports_each_mistake():
         ("unknown-state", "Nowhere"),
         ("overdue-without-time-limit", "Open"),
     } <= found
+
+
+def planted(**changes: object) -> ProcessDefinition:
+    """The tenancy audit with one mistake planted in it."""
+    return dataclasses.replace(tenancyaudit.definition, **changes)  # type: ignore[arg-type]
+
+
+AUDIT = tenancyaudit.definition
+
+
+def with_triggers(*triggers: Trigger) -> tuple[Trigger, ...]:
+    """The audit's triggers, each replaced by the one of the same name given, or added."""
+    given = {t.name: t for t in triggers}
+    kept = tuple(given.pop(t.name, t) for t in AUDIT.triggers)
+    return (*kept, *given.values())
+
+
+PLANTED = [
+    pytest.param(
+        {"time_limits_days": {"VisitScheduled": 28, "ProcessClosed": 5}},
+        "time-limit-on-final-state",
+        "ProcessClosed",
+        "ProcessClosed is final",
+        id="time-limit-on-final-state",
+    ),
+    pytest.param(
+        {"default_assignments": {"AuditPassed": {"team": "auditors"}}},
+        "assignment-on-final-state",
+        "AuditPassed",
+        "AuditPassed is final",
+        id="assignment-on-final-state",
+    ),
+    pytest.param(
+        {
+            "time_limits_days": {"VisitScheduled": 28, "ProcessCancelled": 5},
+            "on_overdue": {"ProcessCancelled": "TenureNotActive"},
+        },
+        "overdue-on-final-state",
+        "ProcessCancelled",
+        "ProcessCancelled is final",
+        id="overdue-on-final-state",
+    ),
+    pytest.param(
+        {"time_limits_days": {"VisitSchedueld": 28}},
+        "unknown-state",
+        "VisitSchedueld",
+        "Did you mean VisitScheduled?",
+        id="misspelt-state-in-time-limits",
+    ),
+    pytest.param(
+        {"default_assignments": {"NoAcess": {"team": "auditors"}}},
+        "unknown-state",
+        "NoAcess",
+        "Did you mean NoAccess?",
+        id="misspelt-state-in-assignments",
+    ),
+    pytest.param(
+        {"triggers": with_triggers(move("RecordVisit", "VisitScheduled", "AuditPased", form()))},
+        "no-way-out",
+        "AuditPased",
+        "Did you mean AuditPassed?",
+        id="misspelt-target-state",
+    ),
+    pytest.param(
+        {
+            "automated_steps": (
+                AutomatedStep(
+                    "TenureCheckInProgress",
+                    "check_tenure_active",
+                    ("TenureActiv", "TenureNotActive"),
+                ),
+            )
+        },
+        "bad-outcome",
+        "TenureActiv",
+        "Did you mean TenureActive?",
+        id="misspelt-outcome-trigger",
+    ),
+    pytest.param(
+        {
+            "automated_steps": (
+                AutomatedStep("TenureCheckInProgress", "check_tenure_activ", tenancyaudit.CHECKED),
+            )
+        },
+        "missing-step",
+        "check_tenure_activ",
+        "Did you mean check_tenure_active?",
+        id="misspelt-step",
+    ),
+    pytest.param(
+        {
+            "triggers": with_triggers(outcome("GiveUp", "NoAccess", "ProcessClosed")),
+            "time_limits_days": {"VisitScheduled": 28, "NoAccess": 14},
+            "on_overdue": {"NoAccess": "GiveUo"},
+        },
+        "bad-overdue-trigger",
+        "GiveUo",
+        "Did you mean GiveUp?",
+        id="misspelt-overdue-trigger",
+    ),
+    pytest.param(
+        {"triggers": with_triggers(move("Reopen", "AuditPassed", "VisitScheduled", form()))},
+        "final-state-has-exits",
+        "AuditPassed",
+        "AuditPassed is final but triggers leave it",
+        id="final-state-has-exits",
+    ),
+    pytest.param(
+        {"triggers": with_triggers(move("send", "NoAccess", "ProcessClosed", form()))},
+        "bad-trigger-name",
+        "send",
+        "use PascalCase",
+        id="bad-trigger-name",
+    ),
+    pytest.param(
+        {"triggers": with_triggers(move("RecordNoAccess", "VisitScheduled", "no access", form()))},
+        "bad-state-name",
+        "no access",
+        "use PascalCase",
+        id="bad-state-name",
+    ),
+    pytest.param(
+        {"triggers": (*AUDIT.triggers, move("ScheduleVisit", "NoAccess", "NoAccess", form()))},
+        "duplicate-trigger",
+        "ScheduleVisit",
+        "Two triggers are called ScheduleVisit",
+        id="duplicate-trigger",
+    ),
+    pytest.param(
+        {
+            "triggers": with_triggers(
+                move("RecordNoAccess", "VisitScheduled", "NoAccess", {"type": 7})
+            )
+        },
+        "invalid-schema",
+        "RecordNoAccess",
+        "not a valid JSON Schema",
+        id="invalid-schema",
+    ),
+    pytest.param(
+        {
+            "triggers": with_triggers(
+                Trigger(
+                    "RecordNoAccess",
+                    ("VisitScheduled",),
+                    (Branch("NoAccess", "is_ready"),),  # type: ignore[arg-type]
+                    form(),
+                    {},
+                )
+            )
+        },
+        "invalid-machine",
+        "tenancyaudit",
+        "python-statemachine refuses it",
+        id="invalid-machine",
+    ),
+]
+
+
+@pytest.mark.parametrize(("changes", "code", "subject", "fragment"), PLANTED)
+def test_planted_mistake_is_reported_under_its_code(
+    changes: dict[str, object], code: str, subject: str, fragment: str
+):
+    """Each planted mistake is reported under its own code, naming what it is about, and a
+    misspelt name comes with the near one."""
+    found = validate.problems(planted(**changes), STEPS, format_checker=format_checker)
+    matching = [p for p in found if (p.code, p.subject) == (code, subject)]
+    assert matching, found
+    assert fragment in matching[0].message
+
+
+def test_every_graph_problem_is_reported_not_only_the_first():
+    """python-statemachine refuses the class for its first failing check; validation names
+    every state that each of its checks refuses."""
+    with pytest.raises(InvalidDefinition, match="unreachable states"):
+        build_machine(broken_definition())
+    found = {(p.code, p.subject) for p in validate.problems(broken_definition())}
+    assert {
+        ("unreachable-state", "Orphan"),
+        ("no-way-out", "Stuck"),
+        ("cannot-finish", "Loose"),
+    } <= found
+
+
+def test_check_registry_passes_the_registered_definitions():
+    """The registry as shipped has nothing wrong, so the API and the workers start."""
+    validate.check_registry(STEPS, format_checker=format_checker)
+
+
+def test_check_registry_lists_every_problem(monkeypatch: pytest.MonkeyPatch):
+    """A broken definition in the registry makes the check raise, listing each problem."""
+    late = planted(name="lateaudit", time_limits_days={"VisitScheduled": 28, "ProcessClosed": 5})
+    monkeypatch.setitem(machines.registry(), "lateaudit", late)
+    monkeypatch.setitem(machines.registry(), "broken", broken_definition())
+    with pytest.raises(validate.InvalidDefinitions) as raised:
+        validate.check_registry(STEPS, format_checker=format_checker)
+    message = str(raised.value)
+    assert "lateaudit: [time-limit-on-final-state] ProcessClosed is final" in message
+    assert "broken: [unreachable-state] Orphan cannot be reached" in message
+    assert "broken: [missing-step]" in message
+    assert len(raised.value.problems) == message.count("\n")
 
 
 def test_problem_reads_as_a_line_of_the_listing():
@@ -172,6 +376,17 @@ def test_removed_and_moved_triggers_and_steps_are_reported():
     assert "needs a new version" in found[0].message
 
 
+def test_stranded_names_come_with_the_near_name_the_definition_has():
+    """A stored state or trigger the definition lacks is reported with the near one it has."""
+    v2 = renamed(tenancyaudit.definition, "VisitScheduled", "VisitsScheduled", version=2)
+    found = validate.stranded(v2, [use("VisitScheduled", "RecordVisits")], {})
+    assert [(p.code, p.subject) for p in found] == [("stranded-state", "VisitScheduled")]
+    assert "Did you mean VisitsScheduled?" in found[0].message
+    found = validate.stranded(tenancyaudit.definition, [use("VisitScheduled", "RecordVisits")], {})
+    assert [(p.code, p.subject) for p in found] == [("removed-trigger", "RecordVisits")]
+    assert "Did you mean RecordVisit?" in found[0].message
+
+
 def test_processes_from_a_newer_version_are_reported():
     """Processes started under a later version than the code has are reported."""
     found = validate.stranded(tenancyaudit.definition, [use("AuditRequested", version=3)], {})
@@ -229,6 +444,13 @@ def test_mermaid_labels_show_triggers_and_guards():
     assert "CloseInactiveProcess (after 30 days)" in text
 
 
+def dot_statements(text: str) -> tuple[dict[str, str], list[tuple[str, str, str]]]:
+    """The attribute lists of a DOT text's nodes, by name, and its edges with theirs."""
+    nodes = dict(re.findall(r"^(\w+) \[(.*)\];$", text, re.MULTILINE))
+    edges = re.findall(r"^(\w+) -> (\w+) \[(.*)\];$", text, re.MULTILINE)
+    return nodes, edges
+
+
 def test_dot_marks_current_state_and_path():
     """The DOT text fills the current state and the states passed through."""
     text = describe.dot(
@@ -236,8 +458,42 @@ def test_dot_marks_current_state_and_path():
         current="VisitScheduled",
         visited=["ApplicationInitialised", "AuditRequested", "TenureCheckInProgress"],
     )
-    assert text.startswith('digraph "tenancyaudit" {')
-    current = next(line for line in text.splitlines() if line.startswith('  "VisitScheduled" ['))
-    assert "#ffd54f" in current
-    passed = next(line for line in text.splitlines() if line.startswith('  "AuditRequested" ['))
-    assert "#c8e6c9" in passed
+    assert text.startswith("digraph tenancyaudit {")
+    nodes, _ = dot_statements(text)
+    assert 'fillcolor="#ffd54f"' in nodes["VisitScheduled"]
+    assert 'fillcolor="#c8e6c9"' in nodes["AuditRequested"]
+    assert "fillcolor=white" in nodes["NoAccess"]
+
+
+def test_dot_styles_automated_and_final_states_and_marks_edges_no_client_sends():
+    """Automated and final states are styled, notes give a state's step and time limit, and
+    arrows fired by the engine, a worker or a time limit are dashed while client ones are not."""
+    stj = machines.get("soletojoint")
+    assert stj is not None
+    nodes, edges = dot_statements(describe.dot(stj))
+    assert 'fillcolor="#e3f2fd"' in nodes["AutomatedChecksInProgress"]
+    assert "automated step check_sole_to_joint_eligibility" in nodes["AutomatedChecksInProgress"]
+    assert 'fillcolor="#eeeeee"' in nodes["ProcessClosed"]
+    assert "time limit 30 days, then CloseInactiveProcess" in nodes["BreachChecksFailed"]
+    dashed = {(source, target) for source, target, attributes in edges if "dashed" in attributes}
+    assert ("AutomatedChecksInProgress", "AutomatedChecksPassed") in dashed
+    assert ("ApplicationInitialised", "SelectTenants") in dashed
+    assert ("AutomatedChecksPassed", "ManualChecksPassed") not in dashed
+    closing = sorted(
+        ("dashed" in attributes, "CloseInactiveProcess" in attributes)
+        for source, target, attributes in edges
+        if (source, target) == ("BreachChecksFailed", "ProcessClosed")
+    )
+    assert closing == [(False, False), (True, True)]  # CloseProcess, CloseInactiveProcess
+
+
+def test_mermaid_notes_each_states_step_and_time_limit():
+    """A state with an automated step or a time limit says so beside its name in Mermaid."""
+    text = describe.mermaid(tenancyaudit.definition)
+    assert (
+        '    state "TenureCheckInProgress (automated step check_tenure_active)" as '
+        "TenureCheckInProgress" in text
+    )
+    assert '    state "VisitScheduled (time limit 28 days)" as VisitScheduled' in text
+    assert "    class TenureCheckInProgress automated" in text
+    assert "    class AuditPassed,BreachReferred,ProcessClosed,ProcessCancelled final" in text
