@@ -29,11 +29,11 @@ from api import (
     telemetry,
 )
 from machines.ports import Dispatch
+from machines.steps import registered
 from machines.validate import check_registry
 from services.authorisation import Policy
 from services.forms import format_checker
 from services.paging import PageTokens
-from services.steps import STEPS
 from storage import ProcessRepository, repository
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,9 @@ def create_app(
     config: Mapping[str, Any] | None = None, *, dispatch: Dispatch | None = None
 ) -> APIFlask:
     """Build the API. `config` overrides settings from the environment (tests use it)."""
-    check_registry(STEPS, format_checker=format_checker)  # refuse to serve a broken definition
+    check_registry(
+        registered(), format_checker=format_checker
+    )  # refuse to serve a broken definition
     app = APIFlask(
         __name__,
         title="Processes API",

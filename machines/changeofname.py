@@ -8,8 +8,11 @@ Failed or abandoned cases are closed or cancelled.
 """
 
 from machines import stages
-from machines.definition import AutomatedStep, ProcessDefinition, move, outcome
+from machines.definition import AutomatedStep, ProcessDefinition, StepSamples, move, outcome
 from machines.forms import NAME, TITLES, field, form, must_be_true
+from machines.model import Process
+from machines.ports import Ports
+from machines.steps import StepResult, step
 
 REVIEW_KEYS = ("seenPhotographicId", "seenSecondId", "atLeastOneDocument")
 REVIEW_LABELS = {
@@ -94,6 +97,19 @@ definition = ProcessDefinition(
         stages.close(CLOSABLE),
         stages.cancel(CANCELLABLE),
     ),
+    senders=stages.OFFICERS,
+    step_samples=StepSamples(
+        target_id="2c3d4e5f-0000-4000-8000-00000000c001",
+        persons=(
+            {
+                "id": "2c3d4e5f-0000-4000-8000-00000000c001",
+                "title": "Mrs",
+                "firstName": "Patricia",
+                "middleName": "",
+                "surname": "Smith",
+            },
+        ),
+    ),
     final_states=(stages.CLOSED, stages.CANCELLED, "NameUpdated"),
     automated_steps=(
         AutomatedStep(
@@ -115,3 +131,20 @@ definition = ProcessDefinition(
         "NameUpdated": "ProcessCompletedEvent",
     },
 )
+
+
+@step("update_person_name")
+def update_person_name(process: Process, ports: Ports) -> StepResult:
+    """Write the name entered at NameSubmitted to the person record."""
+    submitted = process.last_entry_in("NameSubmitted")
+    if submitted is None:
+        raise ValueError("The process never recorded a new name (no NameSubmitted state).")
+    form = submitted.form_data
+    name = {
+        "title": form["title"],
+        "firstName": form["firstName"],
+        "middleName": form.get("middleName") or "",
+        "surname": form["surname"],
+    }
+    ports.persons.update_name(process.target_id, name)
+    return StepResult("NameUpdateSucceeded", data=name)

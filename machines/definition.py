@@ -59,6 +59,10 @@ class Trigger:
     example: Mapping[str, Any] | None = None
     requires: tuple[Requirement, ...] = ()
     description: str = ""
+    senders: tuple[str, ...] = ()
+    """The groups who may send it; empty: those its definition names for all its triggers."""
+    branch_examples: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """A decision's example form for each outcome it can choose, by target state."""
 
     @property
     def client(self) -> bool:
@@ -85,6 +89,19 @@ class AutomatedStep:
     description: str = ""
 
 
+@dataclass(frozen=True)
+class StepSamples:
+    """What a definition's automated steps are checked against: a case about `target_id`,
+    with `related_entities`, and the records the steps read, in the Tenure and Person APIs'
+    shapes (what `Ports` returns). A test walks the definition's examples to each step's
+    state and runs the real step function on these."""
+
+    target_id: str
+    related_entities: tuple[Mapping[str, Any], ...] = ()
+    tenures: tuple[Mapping[str, Any], ...] = ()
+    persons: tuple[Mapping[str, Any], ...] = ()
+
+
 def otherwise() -> bool:
     """The fallback branch of a decision: taken when no earlier branch applies."""
     return True
@@ -99,8 +116,9 @@ def move(
     *,
     requires: Iterable[Requirement] = (),
     description: str = "",
+    senders: Iterable[str] = (),
 ) -> Trigger:
-    """A client trigger with a single target."""
+    """A client trigger with a single target; `senders` narrows who may send it."""
     return Trigger(
         name,
         _tuple(sources),
@@ -109,6 +127,7 @@ def move(
         example if example is not None else {},
         tuple(requires),
         description,
+        tuple(senders),
     )
 
 
@@ -120,10 +139,25 @@ def decide(
     example: Mapping[str, Any],
     *,
     description: str = "",
+    senders: Iterable[str] = (),
+    examples: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Trigger:
-    """A client trigger whose target is chosen from the form data: {target: condition}."""
+    """A client trigger whose target is chosen from the form data: {target: condition}.
+
+    `examples` gives a form that leads to each target (`example` leads to one of them), so
+    that every outcome can be shown and walked; `senders` narrows who may send it."""
     branches = tuple(Branch(target, when) for target, when in outcomes.items())
-    return Trigger(name, _tuple(sources), branches, form, example, (), description)
+    return Trigger(
+        name,
+        _tuple(sources),
+        branches,
+        form,
+        example,
+        (),
+        description,
+        tuple(senders),
+        dict(examples or {}),
+    )
 
 
 def outcome(
@@ -154,6 +188,15 @@ class ProcessDefinition:
     """Internal trigger to fire when a state outlives its time limit, by state."""
     state_events: Mapping[str, str] = field(default_factory=dict)
     description: str = ""
+    step_samples: StepSamples | None = None
+    """Records to check its automated steps against (required when it has any)."""
+    senders: tuple[str, ...] = ()
+    """The groups who may send its client triggers, unless a trigger names its own: declared
+    here so that no trigger is open to everyone by omission (configuration may narrow it)."""
+
+    def senders_of(self, trigger: Trigger) -> tuple[str, ...]:
+        """Who may send `trigger`, as the definition declares it."""
+        return trigger.senders or self.senders
 
     @cached_property
     def start(self) -> Trigger:

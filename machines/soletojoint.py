@@ -11,11 +11,15 @@ HOApprovalPassed --> tenure appointment --UpdateTenure--> TenureUpdateInProgress
 Failed checks close the case; most states can be cancelled.
 """
 
-from machines import stages
+import uuid
+from datetime import UTC, datetime
+
+from machines import stages, tenancy
 from machines.definition import (
     AutomatedStep,
     ProcessDefinition,
     Requirement,
+    StepSamples,
     decide,
     move,
     otherwise,
@@ -23,6 +27,8 @@ from machines.definition import (
 )
 from machines.forms import UUID, choice, field, form, is_true, must_be_true, yes_no
 from machines.model import Process
+from machines.ports import Ports
+from machines.steps import StepResult, step
 
 MANUAL_QUESTIONS = ("br11", "br12", "br13", "br15", "br16", "br7", "br8", "br9")
 BREACH_QUESTIONS = ("br5", "br10", "br17", "br18")
@@ -155,6 +161,7 @@ definition = ProcessDefinition(
                 title="Answer the further eligibility questions",
             ),
             {"br11": True, **{key: False for key in MANUAL_QUESTIONS[1:]}},
+            examples={"ManualChecksFailed": {key: "false" for key in MANUAL_QUESTIONS}},
         ),
         decide(
             "CheckTenancyBreach",
@@ -166,6 +173,9 @@ definition = ProcessDefinition(
                 title="Check for tenancy breaches",
             ),
             {"br5": False, "br10": False, "br17": False, "br18": False},
+            examples={
+                "BreachChecksFailed": {"br5": True, "br10": False, "br17": False, "br18": False}
+            },
         ),
         *stages.documents(
             requested_from=["BreachChecksPassed"],
@@ -227,6 +237,62 @@ definition = ProcessDefinition(
         stages.cancel(CANCELLABLE),
         outcome("CloseInactiveProcess", FAILED_CHECKS, stages.CLOSED),
     ),
+    senders=stages.OFFICERS,
+    step_samples=StepSamples(
+        target_id="0f9d6a7e-1c2b-4d3e-8f4a-5b6c7d8e9f01",
+        related_entities=(
+            {
+                "id": "1a2b3c4d-0000-4000-8000-00000000a001",
+                "targetType": "person",
+                "subType": "tenant",
+                "description": "Pat Jones",
+            },
+        ),
+        tenures=(
+            {
+                "id": "0f9d6a7e-1c2b-4d3e-8f4a-5b6c7d8e9f01",
+                "isActive": True,
+                "tenureType": {"code": "SEC", "description": "Secure"},
+                "tenuredAsset": {
+                    "id": "5e6f7a8b-0000-4000-8000-00000000b001",
+                    "fullAddress": "1 Mare Street, London E8",
+                },
+                "householdMembers": [
+                    {
+                        "id": "1a2b3c4d-0000-4000-8000-00000000a001",
+                        "fullName": "Pat Jones",
+                        "personTenureType": "Tenant",
+                        "isResponsible": True,
+                        "dateOfBirth": "1970-05-01",
+                    },
+                    {
+                        "id": "6b2b4b8e-2a4f-4f0e-9a43-5f1d0c3e7a11",
+                        "fullName": "Sam Jones",
+                        "personTenureType": "HouseholdMember",
+                        "isResponsible": False,
+                        "dateOfBirth": "1975-09-12",
+                    },
+                ],
+                "startOfTenureDate": "2010-01-04",
+                "endOfTenureDate": None,
+            },
+        ),
+        persons=(
+            {
+                "id": "6b2b4b8e-2a4f-4f0e-9a43-5f1d0c3e7a11",
+                "firstName": "Sam",
+                "surname": "Jones",
+                "dateOfBirth": "1975-09-12",
+                "tenures": [
+                    {
+                        "id": "0f9d6a7e-1c2b-4d3e-8f4a-5b6c7d8e9f01",
+                        "type": "Secure",
+                        "isActive": True,
+                    }
+                ],
+            },
+        ),
+    ),
     final_states=(stages.CLOSED, stages.CANCELLED, stages.COMPLETED),
     automated_steps=(
         AutomatedStep(
@@ -258,3 +324,63 @@ definition = ProcessDefinition(
         stages.COMPLETED: "ProcessCompletedEvent",
     },
 )
+
+
+# New tenure ids derive from the process id, so a repeated step recreates the same tenure.
+NEW_TENURE_NAMESPACE = uuid.UUID("0d7c3f7e-5d1b-4f0e-8a53-6a1f1f0e9b21")
+
+
+@step("check_sole_to_joint_eligibility")
+def check_sole_to_joint_eligibility(process: Process, ports: Ports) -> StepResult:
+    """Check BR2-BR19 on the tenure and both residents; keep every rule's result."""
+    incoming_id = process.current_state.form_data["incomingTenantId"]
+    tenant = process.find_related("person", "tenant")
+    if tenant is None:
+        raise ValueError(
+            "The process has no related entity {targetType: person, subType: tenant}."
+        )
+    tenure = ports.tenures.get(process.target_id)
+    incoming = ports.persons.get(incoming_id)
+    results = tenancy.eligibility(tenure, tenant["id"], incoming, datetime.now(UTC).date())
+    passed = all(result.passed for result in results)
+    name = " ".join(part for part in (incoming.get("firstName"), incoming.get("surname")) if part)
+    return StepResult(
+        "EligibilityPassed" if passed else "EligibilityFailed",
+        data={
+            "incomingTenantId": incoming_id,
+            "eligibilityChecks": [result.as_dict() for result in results],
+        },
+        add_related_entities=[
+            {
+                "id": incoming_id,
+                "targetType": "person",
+                "subType": "householdMember",
+                "description": name,
+            }
+        ],
+    )
+
+
+@step("update_tenure")
+def update_tenure(process: Process, ports: Ports) -> StepResult:
+    """End the sole tenure on the start date and create the joint one."""
+    start_date = process.current_state.form_data["tenureStartDate"]
+    incoming = process.find_related("person", "householdMember")
+    if incoming is None:
+        raise ValueError("The process has no incoming tenant (person, householdMember).")
+    new_id = str(uuid.uuid5(NEW_TENURE_NAMESPACE, process.id))
+    old = ports.tenures.get(process.target_id)
+    ports.tenures.end(process.target_id, start_date)
+    ports.tenures.create(tenancy.joint_tenure(old, new_id, incoming["id"], start_date))
+    return StepResult(
+        "TenureUpdateSucceeded",
+        data={"newTenureId": new_id, "tenureStartDate": start_date},
+        add_related_entities=[
+            {
+                "id": new_id,
+                "targetType": "tenure",
+                "subType": "newTenure",
+                "description": "New Tenure created for this process.",
+            }
+        ],
+    )

@@ -38,6 +38,10 @@ INTERVIEW_STATES = ("InterviewScheduled", "InterviewRescheduled")
 TENURE_APPOINTMENT_STATES = ("TenureAppointmentScheduled", "TenureAppointmentRescheduled")
 
 AWAITING_APPROVAL = (*INVESTIGATION_OUTCOMES, *INTERVIEW_STATES)
+OFFICERS = ("housing-officers", "area-managers")
+"""Who may send a casework process's triggers: its definitions' `senders`."""
+AREA_MANAGERS = ("area-managers",)
+"""Who may decide an approval."""
 APPROVAL_TEAM = {"team": "area-managers"}
 """Where cases wait for the housing officer's (area manager's) decision."""
 
@@ -191,6 +195,12 @@ def tenure_investigation(from_state: str = "ApplicationSubmitted") -> list[Trigg
                 title="Record the tenure investigation",
             ),
             {"tenureInvestigationRecommendation": "approve"},
+            examples={
+                "TenureInvestigationFailed": {"tenureInvestigationRecommendation": "decline"},
+                "TenureInvestigationPassedWithInt": {
+                    "tenureInvestigationRecommendation": "appointment"
+                },
+            },
         )
     ]
 
@@ -231,7 +241,7 @@ def approval(
     name: str = "HOApproval",
 ) -> Trigger:
     """The area housing manager's decision, from any of `from_states` to `approved` or
-    `declined`. Only area managers may send it (config/authorisation.json)."""
+    `declined`, whatever it is called: only area managers may send it."""
     decision_form = form(
         {
             "hoRecommendation": choice(
@@ -258,6 +268,14 @@ def approval(
         },
         decision_form,
         {"hoRecommendation": "approve", "housingAreaManagerName": "Jo Bloggs"},
+        senders=AREA_MANAGERS,
+        examples={
+            declined: {
+                "hoRecommendation": "decline",
+                "housingAreaManagerName": "Jo Bloggs",
+                "reason": "The applicant does not meet the criteria.",
+            }
+        },
     )
 
 

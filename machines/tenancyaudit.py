@@ -7,8 +7,11 @@ VisitScheduled --RecordVisit--> AuditPassed | --ReferBreach--> BreachReferred
 """
 
 from machines import stages
-from machines.definition import AutomatedStep, ProcessDefinition, move, outcome
+from machines.definition import AutomatedStep, ProcessDefinition, StepSamples, move, outcome
 from machines.forms import APPOINTMENT, TEXT, form, must_be_true
+from machines.model import Process
+from machines.ports import Ports
+from machines.steps import StepResult, step
 
 BREACHES = ["subletting", "nonOccupation", "unauthorisedOccupant", "propertyCondition", "other"]
 CHECKED = ("TenureActive", "TenureNotActive")
@@ -48,6 +51,17 @@ definition = ProcessDefinition(
         stages.close(["NoAccess"]),
         stages.cancel(["AuditRequested", "VisitScheduled", "NoAccess"]),
     ),
+    senders=stages.OFFICERS,
+    step_samples=StepSamples(
+        target_id="3d4e5f6a-0000-4000-8000-00000000d001",
+        tenures=(
+            {
+                "id": "3d4e5f6a-0000-4000-8000-00000000d001",
+                "isActive": True,
+                "tenuredAsset": {"fullAddress": "2 Mare Street, London E8"},
+            },
+        ),
+    ),
     final_states=("AuditPassed", "BreachReferred", stages.CLOSED, stages.CANCELLED),
     automated_steps=(AutomatedStep("TenureCheckInProgress", "check_tenure_active", CHECKED),),
     time_limits_days={"VisitScheduled": 28},
@@ -56,3 +70,18 @@ definition = ProcessDefinition(
         **dict.fromkeys([stages.CLOSED, stages.CANCELLED], "ProcessClosedEvent"),
     },
 )
+
+
+@step("check_tenure_active")
+def check_tenure_active(process: Process, ports: Ports) -> StepResult:
+    """Confirm the tenure is still active before an officer visits it (tenancy audit)."""
+    tenure = ports.tenures.get(process.target_id)
+    data = {
+        "appointmentDateTime": process.current_state.form_data.get("appointmentDateTime"),
+        "tenureActive": bool(tenure.get("isActive")),
+        "address": (tenure.get("tenuredAsset") or {}).get("fullAddress"),
+    }
+    if not data["tenureActive"]:
+        data["reason"] = "The tenure is no longer active, so there is nothing to audit."
+        return StepResult("TenureNotActive", data=data)
+    return StepResult("TenureActive", data=data)

@@ -95,6 +95,8 @@ def problems(
         _check_graph(definition, found)  # the machine's attributes are made from the names
     _check_forms(definition, found, format_checker or FormatChecker())
     _check_automation(definition, found, steps)
+    _check_senders(definition, found)
+    _check_step_samples(definition, found)
     if migrations is None:
         migrations = declared_migrations(definition)
     for version, function in migrations.items():
@@ -442,6 +444,29 @@ def _schema_error(schema: Mapping[str, Any]) -> str | None:
         except SchemaError as error:
             _schema_errors[key] = error.message
     return _schema_errors[key]
+
+
+def _check_step_samples(definition: ProcessDefinition, found: _Found) -> None:
+    """Automated steps come with records to check them against."""
+    if definition.automated_steps and definition.step_samples is None:
+        found.add(
+            "steps-without-samples",
+            definition.name,
+            "The definition runs automated steps but declares no `step_samples` to check "
+            "them against: give it StepSamples(target_id=..., tenures=..., persons=...).",
+        )
+
+
+def _check_senders(definition: ProcessDefinition, found: _Found) -> None:
+    """Every client trigger says who may send it: no trigger is open to all by omission."""
+    for trigger in definition.client_triggers.values():
+        if not definition.senders_of(trigger):
+            found.add(
+                "undeclared-senders",
+                trigger.name,
+                f"Nobody is named as allowed to send {trigger.name}: give the definition "
+                "`senders=` (e.g. stages.OFFICERS), or the trigger its own.",
+            )
 
 
 def _check_automation(

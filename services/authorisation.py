@@ -1,9 +1,10 @@
 """Who may do what: a policy read from configuration, applied by the use cases.
 
-Groups come from the caller's verified token. A policy says which groups may start which
-process, which may send which trigger, which see every patch (administrators), and how a
-group grants a patch (`patch:<name>` by default): an officer sees and acts on the processes
-of their patches, and on processes not yet assigned to any patch.
+Groups come from the caller's verified token. Each definition declares who may send its
+triggers; a policy may narrow that (`triggers`), and says which groups may start which
+process, which see every patch (administrators), and how a group grants a patch
+(`patch:<name>` by default): an officer sees and acts on the processes of their patches, and
+on processes not yet assigned to any patch.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from machines.definition import ProcessDefinition
 from machines.model import Process
 from services.errors import ServiceError
 
@@ -67,9 +69,24 @@ class Policy:
             raise Forbidden(f"You may not start a {process_name} process.")
         self._check_patch(groups, patch)
 
-    def check_trigger(self, groups: frozenset[str], trigger: str) -> None:
-        allowed = self.triggers.get(trigger, self.triggers.get(ANY, self.default_groups))
-        if not self._in(groups, allowed):
+    def senders(self, definition: ProcessDefinition, trigger: str) -> tuple[str, ...]:
+        """Who may send `trigger`: those its definition declares, narrowed by configuration
+        (`triggers` keyed `process.Trigger`, `Trigger` or `*`, the most specific applying)."""
+        declared = definition.senders_of(definition.trigger_by_name[trigger])
+        narrowed = self.triggers.get(
+            f"{definition.name}.{trigger}", self.triggers.get(trigger, self.triggers.get(ANY))
+        )
+        if narrowed is None or ANY in narrowed:
+            return declared
+        if ANY in declared:
+            return narrowed
+        return tuple(group for group in declared if group in narrowed)
+
+    def check_trigger(
+        self, groups: frozenset[str], definition: ProcessDefinition, trigger: str
+    ) -> None:
+        """The caller may send `trigger` to processes of `definition`."""
+        if not self._in(groups, self.senders(definition, trigger)):
             raise Forbidden(f"You may not send {trigger}.")
 
     def check_access(self, groups: frozenset[str], process: Process) -> None:

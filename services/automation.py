@@ -15,12 +15,12 @@ from machines.definition import ProcessDefinition
 from machines.errors import ProcessNotFound, StaleProcess
 from machines.model import Process
 from machines.ports import Dispatch, Ports, RecordNotFound, Repository
+from machines.steps import StepResult, registered
 from services import events, outbox
 from services.commit import commit
 from services.context import Context, ExpectedVersion, version_matches
 from services.errors import PreconditionFailed, TriggerNotAllowed
 from services.processes import definition_named, get
-from services.steps import STEPS, StepResult
 from services.transitions import queue_automated_step, transition
 
 log = logging.getLogger(__name__)
@@ -84,7 +84,7 @@ def run_step(
     process changes while the step runs, the step runs again on what is stored now (steps
     are idempotent), so its outcome never rests on data that was edited meanwhile.
     """
-    step = STEPS.get(step_name)
+    step = registered().get(step_name)
     for _ in range(MAX_STEP_ATTEMPTS):
         try:
             process = load_for_step(repo, payload)

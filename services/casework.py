@@ -51,11 +51,9 @@ def actions(definition: ProcessDefinition, process: Process, ctx: Context) -> Ac
         return Actions([], [])
     for name in definition.permitted_triggers(process.state):
         try:
-            ctx.policy.check_trigger(ctx.groups, name)
+            ctx.policy.check_trigger(ctx.groups, definition, name)
         except Forbidden:
-            policy = ctx.policy
-            groups = policy.triggers.get(name, policy.triggers.get("*", policy.default_groups))
-            others_only.append((name, tuple(groups)))
+            others_only.append((name, ctx.policy.senders(definition, name)))
         else:
             sendable.append(name)
     return Actions(sendable, others_only)

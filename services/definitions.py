@@ -23,6 +23,7 @@ from machines.definition import ProcessDefinition
 from machines.errors import ProcessNotFound, StaleProcess
 from machines.model import Process
 from machines.ports import Dispatch, Repository
+from machines.steps import registered
 from machines.validate import (
     Migration,
     Problem,
@@ -37,7 +38,6 @@ from services.context import Context
 from services.errors import FieldError, InvalidInput, ServiceError
 from services.forms import format_checker
 from services.processes import definition_named
-from services.steps import STEPS
 from services.transitions import queue_automated_step
 
 log = logging.getLogger(__name__)
@@ -146,7 +146,7 @@ def check_definitions(
     for name, definition in definitions.items():
         migrations = declared_migrations(definition)
         found[name] = problems(
-            definition, STEPS, format_checker=format_checker, migrations=migrations
+            definition, registered(), format_checker=format_checker, migrations=migrations
         )
         if uses is not None:
             found[name] += stranded(definition, uses, migrations)

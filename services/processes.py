@@ -163,7 +163,7 @@ def fire(
     trigger = definition.client_triggers.get(trigger_name)
     if trigger is None:
         raise UnknownTrigger(trigger_name, process_name, sorted(definition.client_triggers))
-    ctx.policy.check_trigger(ctx.groups, trigger.name)
+    ctx.policy.check_trigger(ctx.groups, definition, trigger.name)
     form_data = drop_unanswered(trigger.form or {}, form_data)
     check_storable(form_data, "formData")
     if assignment is not None:
@@ -306,7 +306,7 @@ def _check_form_editable(
             list(changed),
         )
     try:
-        ctx.policy.check_trigger(ctx.groups, entered_by.name)
+        ctx.policy.check_trigger(ctx.groups, definition, entered_by.name)
     except Forbidden:
         raise Forbidden(
             f"Only those who may send {entered_by.name} may edit the answers it recorded."

@@ -8,6 +8,8 @@ from typing import Any
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+import machines
+
 BASE = "/api/v1/process"
 
 
@@ -15,9 +17,17 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
+def target_type_of(process_name: str) -> str:
+    """What a process of this type is about, as its definition says (tenure if unknown)."""
+    definition = machines.get(process_name)
+    return definition.target_type if definition is not None else "tenure"
+
+
 def start_body(process_name: str, **overrides: Any) -> dict[str, Any]:
-    """A valid start request for `process_name`, with a tenant among the related entities."""
-    target_type = {"soletojoint": "tenure", "changeofname": "person"}.get(process_name, "tenure")
+    """A valid start request for `process_name`, with a tenant among the related entities,
+    its target type and start form taken from the definition."""
+    target_type = target_type_of(process_name)
+    definition = machines.get(process_name)
     body: dict[str, Any] = {
         "processName": process_name,
         "targetId": new_id(),
@@ -26,7 +36,7 @@ def start_body(process_name: str, **overrides: Any) -> dict[str, Any]:
             {"id": new_id(), "targetType": "person", "subType": "tenant", "description": "Pat"},
             {"id": new_id(), "targetType": "asset", "description": "1 Mare Street"},
         ],
-        "formData": {},
+        "formData": dict(definition.start_example) if definition is not None else {},
         "documents": [],
         "assignment": {"patch": "patch1"},
     }
@@ -37,7 +47,7 @@ def start_body(process_name: str, **overrides: Any) -> dict[str, Any]:
 def v2_body(process_name: str, **overrides: Any) -> dict[str, Any]:
     """The body the Manage My Home front end sends to POST /api/v2/process/{name}: the
     target, the tenant, their tenure and its asset, and the officer's patch."""
-    target_type = {"soletojoint": "tenure", "changeofname": "person"}.get(process_name, "tenure")
+    target_type = target_type_of(process_name)
     ids = {kind: new_id() for kind in ("tenure", "person", "asset")}
     body: dict[str, Any] = {
         "targetID": ids[target_type],

@@ -6,15 +6,15 @@ from typing import Any
 
 from celery import Celery, signals
 
+from machines.steps import registered
 from machines.validate import check_registry
 from services.forms import format_checker
-from services.steps import STEPS
 from settings import MissingKeys, from_env, require_keys
 from workers import monitoring  # noqa: F401 - connects its signal handlers (logs, metrics)
 
 # On import, not in a signal handler: Celery logs and swallows a handler's exception, and the
 # worker and beat would start anyway.
-check_registry(STEPS, format_checker=format_checker)
+check_registry(registered(), format_checker=format_checker)
 
 celery_app = Celery("processes")
 celery_app.config_from_object("celeryconfig")

@@ -21,37 +21,6 @@ from services.automation import StepResult, complete_step
 from services.context import Context
 from tests.support import BASE, body_of, new_id, start
 
-# Form data that leads a decision trigger to a branch other than its example's.
-BRANCH_FORMS: dict[tuple[str, str], dict[str, Any]] = {
-    ("CheckManualEligibility", "ManualChecksFailed"): {
-        "br11": "false",
-        "br12": "false",
-        "br13": "false",
-        "br15": "false",
-        "br16": "false",
-        "br7": "false",
-        "br8": "false",
-        "br9": "false",
-    },
-    ("CheckTenancyBreach", "BreachChecksFailed"): {
-        "br5": True,
-        "br10": False,
-        "br17": False,
-        "br18": False,
-    },
-    ("TenureInvestigation", "TenureInvestigationFailed"): {
-        "tenureInvestigationRecommendation": "decline"
-    },
-    ("TenureInvestigation", "TenureInvestigationPassedWithInt"): {
-        "tenureInvestigationRecommendation": "appointment"
-    },
-    ("HOApproval", "HOApprovalFailed"): {
-        "hoRecommendation": "decline",
-        "housingAreaManagerName": "Jo Bloggs",
-        "reason": "No",
-    },
-}
-
 # What a worker records for an outcome, where the walk needs more than the outcome itself.
 INCOMING_TENANT = {
     "id": "6b2b4b8e-2a4f-4f0e-9a43-5f1d0c3e7a11",
@@ -90,8 +59,10 @@ def path_to(definition: ProcessDefinition, state: str) -> list[Edge]:
 
 
 def form_for(definition: ProcessDefinition, trigger: str, target: str) -> dict[str, Any]:
-    example = definition.trigger_by_name[trigger].example or {}
-    return BRANCH_FORMS.get((trigger, target), dict(example))
+    """The form the definition gives for taking `trigger` to `target`: the branch's own
+    example where the trigger decides, else the trigger's example."""
+    declared = definition.trigger_by_name[trigger]
+    return dict(declared.branch_examples.get(target) or declared.example or {})
 
 
 def take(client, app, definition: ProcessDefinition, process: dict[str, Any], edge: Edge):  # type: ignore[no-untyped-def]

@@ -3,8 +3,8 @@
 A new module in machines/ is checked here by existing: its states are reachable and can
 finish, its forms are closed and come with examples, its automated steps exist, and every
 way it can end is walked over the HTTP API with the walker of tests/api/test_workflows.py.
-A decision branch is reached with the first form that picks it: a known one from
-`BRANCH_FORMS`, the trigger's example, or the example with one enumerated answer changed.
+A decision branch is reached with the first form that picks it: the decision's own example
+for that branch, its example, or the example with one enumerated answer changed.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from statemachine.exceptions import TransitionNotAllowed
 import machines
 from machines import validate
 from machines.definition import ProcessDefinition, Trigger
+from machines.steps import registered
 from services.errors import InvalidInput
 from services.forms import format_checker, validate_form
-from services.steps import STEPS
-from tests.api.test_workflows import BRANCH_FORMS, Edge, edges, path_to, take
+from tests.api.test_workflows import Edge, edges, form_for, path_to, take
 from tests.machines.test_definitions import reachable
 from tests.support import body_of, start
 
@@ -69,8 +69,7 @@ def branch_form(definition: ProcessDefinition, edge: Edge) -> dict[str, Any] | N
     source, name, target = edge
     trigger = definition.trigger_by_name[name]
     example = dict(trigger.example or {})
-    candidates = [BRANCH_FORMS[(name, target)]] if (name, target) in BRANCH_FORMS else []
-    candidates.append(example)
+    candidates = [form_for(definition, name, target), example]
     for key, schema in (trigger.form or {}).get("properties", {}).items():
         candidates += [{**example, key: value} for value in schema.get("enum", [])]
     for form in candidates:
@@ -88,7 +87,7 @@ def with_example(
 ) -> ProcessDefinition:
     """`definition` as the walker sees it, with `form` as trigger `name`'s example.
 
-    The walker sends a trigger's example unless `BRANCH_FORMS` names a form for the branch;
+    The walker sends a trigger's example unless the trigger gives one for the branch;
     giving it the branch's form this way reuses it unchanged. The API still runs the
     registered definition.
     """
@@ -149,7 +148,7 @@ def test_every_automated_step_resolves(definition: ProcessDefinition):
     """Each automated step names a registered step function, and ends with internal triggers
     that leave its state."""
     for step in definition.automated_steps:
-        assert callable(STEPS.get(step.step)), f"no step function {step.step!r}"
+        assert callable(registered().get(step.step)), f"no step function {step.step!r}"
         for outcome in step.outcomes:
             trigger = definition.trigger_by_name[outcome]
             assert not trigger.client
@@ -159,7 +158,7 @@ def test_every_automated_step_resolves(definition: ProcessDefinition):
 @pytest.mark.parametrize("definition", DEFINITIONS)
 def test_definition_validates_without_problems(definition: ProcessDefinition):
     """`flask --app api definition validate` finds nothing wrong with the definition."""
-    assert validate.problems(definition, STEPS, format_checker=format_checker) == []
+    assert validate.problems(definition, registered(), format_checker=format_checker) == []
 
 
 @pytest.mark.parametrize(("definition", "edge"), BRANCHES)
@@ -169,7 +168,7 @@ def test_every_client_transition_has_a_valid_form_leading_there(
     """For each branch of each client trigger there is a valid form that takes it."""
     assert branch_form(definition, edge) is not None, (
         f"No form found that takes {edge[1]} from {edge[0]} to {edge[2]}: add one to "
-        "BRANCH_FORMS in tests/api/test_workflows.py, or let an enumerated answer decide."
+        "to the decision's `examples={target: form}`, or let an enumerated answer decide."
     )
 
 

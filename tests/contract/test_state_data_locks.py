@@ -35,15 +35,22 @@ def _edges(keep: Any) -> list[Any]:
 
 DECISIONS = _edges(lambda trigger: trigger.client and trigger.decides)
 RECORDED_BY_THE_SYSTEM = _edges(lambda trigger: not trigger.client)
-EVERY_OFFICER = set(POLICY.triggers.get(ANY, POLICY.default_groups))
 
 
-def outsiders(trigger_name: str) -> set[str]:
-    """Groups that may send triggers in general but not this one."""
-    return EVERY_OFFICER - set(POLICY.triggers.get(trigger_name, EVERY_OFFICER))
+def outsiders(definition: ProcessDefinition, trigger_name: str) -> set[str]:
+    """Groups that may send the definition's triggers in general but not this one."""
+    every = set(definition.senders) - {ANY}
+    return every - set(POLICY.senders(definition, trigger_name))
 
 
-RESTRICTED = _edges(lambda trigger: trigger.client and outsiders(trigger.name))
+RESTRICTED = [
+    pytest.param(definition, edge, id=f"{name}:{edge[0]}-{edge[1]}->{edge[2]}")
+    for name, definition in REGISTRY
+    for edge in edges(definition)
+    if not definition.is_final(edge[2])
+    and definition.trigger_by_name[edge[1]].client
+    and outsiders(definition, edge[1])
+]
 
 
 def walk_to(client, app, definition: ProcessDefinition, edge: Edge) -> dict[str, Any]:  # type: ignore[no-untyped-def]
@@ -112,7 +119,7 @@ def test_only_those_who_may_send_a_trigger_may_edit_what_it_recorded(
     gets 403 for an edit of its answers, without learning anything more."""
     process = walk_to(client, app, definition, edge)
     patch = process["currentState"]["assignment"]["patch"]
-    outsider = sorted(outsiders(edge[1]))[0]
+    outsider = sorted(outsiders(definition, edge[1]))[0]
     officer = signed_in(app, [outsider, f"patch:{patch}"])
     answers = process["currentState"]["processData"]["formData"]
     key, value = next(iter(answers.items()))

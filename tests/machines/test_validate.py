@@ -20,9 +20,9 @@ from machines.definition import (
     outcome,
 )
 from machines.forms import TEXT, TRUE, form
+from machines.steps import registered
 from machines.validate import StoredUse
 from services.forms import format_checker
-from services.steps import STEPS
 
 DEFINITIONS = [pytest.param(d, id=name) for name, d in sorted(machines.registry().items())]
 
@@ -58,14 +58,16 @@ def broken_definition() -> ProcessDefinition:
 @pytest.mark.parametrize("definition", DEFINITIONS)
 def test_registered_definitions_have_no_problems(definition: ProcessDefinition):
     """Every process in the registry passes every check."""
-    assert validate.problems(definition, STEPS, format_checker=format_checker) == []
+    assert validate.problems(definition, registered(), format_checker=format_checker) == []
 
 
 def test_broken_definition_reports_each_mistake():
     """Each deliberate mistake is reported under its code, naming what it is about."""
     found = {
         (p.code, p.subject)
-        for p in validate.problems(broken_definition(), STEPS, format_checker=format_checker)
+        for p in validate.problems(
+            broken_definition(), registered(), format_checker=format_checker
+        )
     }
     assert {
         ("unreachable-state", "Orphan"),
@@ -239,6 +241,13 @@ PLANTED = [
         "python-statemachine refuses it",
         id="invalid-machine",
     ),
+    pytest.param(
+        {"senders": ()},
+        "undeclared-senders",
+        "RecordVisit",
+        "Nobody is named as allowed to send RecordVisit",
+        id="undeclared-senders",
+    ),
 ]
 
 
@@ -248,7 +257,7 @@ def test_planted_mistake_is_reported_under_its_code(
 ):
     """Each planted mistake is reported under its own code, naming what it is about, and a
     misspelt name comes with the near one."""
-    found = validate.problems(planted(**changes), STEPS, format_checker=format_checker)
+    found = validate.problems(planted(**changes), registered(), format_checker=format_checker)
     matching = [p for p in found if (p.code, p.subject) == (code, subject)]
     assert matching, found
     assert fragment in matching[0].message
@@ -269,7 +278,7 @@ def test_every_graph_problem_is_reported_not_only_the_first():
 
 def test_check_registry_passes_the_registered_definitions():
     """The registry as shipped has nothing wrong, so the API and the workers start."""
-    validate.check_registry(STEPS, format_checker=format_checker)
+    validate.check_registry(registered(), format_checker=format_checker)
 
 
 def test_check_registry_lists_every_problem(monkeypatch: pytest.MonkeyPatch):
@@ -278,7 +287,7 @@ def test_check_registry_lists_every_problem(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setitem(machines.registry(), "lateaudit", late)
     monkeypatch.setitem(machines.registry(), "broken", broken_definition())
     with pytest.raises(validate.InvalidDefinitions) as raised:
-        validate.check_registry(STEPS, format_checker=format_checker)
+        validate.check_registry(registered(), format_checker=format_checker)
     message = str(raised.value)
     assert "lateaudit: [time-limit-on-final-state] ProcessClosed is final" in message
     assert "broken: [unreachable-state] Orphan cannot be reached" in message
@@ -301,7 +310,7 @@ def test_step_names_are_not_checked_without_a_registry():
 def test_migration_from_an_impossible_version_is_reported():
     """A migration must start from a version before the definition's own."""
     definition = tenancyaudit.definition
-    found = validate.problems(definition, STEPS, migrations={definition.version: str.upper})
+    found = validate.problems(definition, registered(), migrations={definition.version: str.upper})
     assert [(p.code, p.subject) for p in found] == [("bad-migration", str(definition.version))]
 
 

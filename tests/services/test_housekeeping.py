@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from machines.model import FollowUp
+from machines.steps import StepResult
 from services import housekeeping, outbox
 from services.automation import complete_step
 from services.context import Context, now
 from services.events import SYSTEM_USER
-from services.steps import StepResult
 from tests.support import fire, new_id, start
 
 
