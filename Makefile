@@ -11,10 +11,11 @@ BENCH_ARGS ?=
 export PORT
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run test lint fmt compose-check clean bench bench-quick fuzz chaos assets screenshots
+.PHONY: help venv lock run test lint fmt compose-check clean bench bench-quick fuzz chaos assets screenshots
 
 help:
 	@echo "make venv           create $(VENV) and install requirements-dev.txt"
+	@echo "make lock           recompile requirements*.txt (pins and hashes) from *.in"
 	@echo "make run            MongoDB + Redis + API (PORT=$(PORT)) + Celery worker and beat"
 	@echo "make test           ruff check and format --check, mypy, then pytest against"
 	@echo "                    private MongoDB and Redis"
@@ -38,6 +39,16 @@ help:
 
 venv: $(STAMP)
 
+# Every dependency is pinned with its hashes (requirements*.txt, compiled from *.in by
+# `make lock`): a fresh machine installs exactly what CI tested.
+LOCK := CUSTOM_COMPILE_COMMAND="make lock" $(VENV)/bin/pip-compile --quiet --generate-hashes \
+	--allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links
+
+lock:  # needs pip-tools in .venv (requirements-dev.txt has it)
+	@$(LOCK) -o requirements.txt requirements.in
+	@$(LOCK) -o requirements-dev.txt requirements-dev.in
+	@echo "requirements.txt and requirements-dev.txt compiled; commit them with the .in files"
+
 # Re-installs only when a requirements file changes.
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || { \
@@ -45,7 +56,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 	  $(PYTHON) -c "import ensurepip, venv" 2>/dev/null || { echo "$(PYTHON) cannot create virtual environments: sudo apt-get install python3.11-venv"; exit 1; }; \
 	  echo "creating $(VENV) with $(PYTHON)"; $(PYTHON) -m venv $(VENV); }
 	@echo "installing requirements-dev.txt into $(VENV)"
-	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-dev.txt
 	@touch $@
 
 run: venv
