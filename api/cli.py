@@ -137,6 +137,16 @@ def show_definition(name: str) -> None:
                     )
                 )
     _table(("TRIGGER", "SENT BY", "FROM", "TO", "GUARDS", "REQUIRED FORM FIELDS"), transitions)
+    click.echo()
+    click.echo("What each trigger does, and what its form asks:")
+    for trigger in description["triggers"]:
+        if not trigger["client"]:
+            continue
+        click.echo(f"  {trigger['name']}: {trigger['description']}")
+        properties = (trigger["formData"] or {}).get("properties", {})
+        for field_name, schema in properties.items():
+            words = schema.get("title") or schema.get("description") or ""
+            click.echo(f"    {field_name}: {words}")
 
 
 @definition_group.command("draw")

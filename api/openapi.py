@@ -343,7 +343,7 @@ def _describe_trigger_bodies(spec: dict[str, Any]) -> None:
                 "description": " ".join(
                     part
                     for part in (
-                        trigger.description or said.get("title"),
+                        trigger.description,
                         said.get("description"),
                     )
                     if part

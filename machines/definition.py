@@ -126,7 +126,7 @@ def move(
         form,
         example if example is not None else {},
         tuple(requires),
-        description,
+        description or _said(form),
         tuple(senders),
     )
 
@@ -154,7 +154,7 @@ def decide(
         form,
         example,
         (),
-        description,
+        description or _said(form),
         tuple(senders),
         dict(examples or {}),
     )
@@ -380,6 +380,11 @@ def build_machine(definition: ProcessDefinition, *, checked: bool = True) -> typ
 
 def _snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def _said(form: Mapping[str, Any]) -> str:
+    """What sending a trigger does, in the words its form gives (its title)."""
+    return str(form.get("title") or "")
 
 
 def _tuple(value: str | Iterable[str]) -> tuple[str, ...]:

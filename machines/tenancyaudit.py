@@ -8,12 +8,18 @@ VisitScheduled --RecordVisit--> AuditPassed | --ReferBreach--> BreachReferred
 
 from machines import stages
 from machines.definition import AutomatedStep, ProcessDefinition, StepSamples, move, outcome
-from machines.forms import APPOINTMENT, TEXT, form, must_be_true
+from machines.forms import APPOINTMENT, TEXT, choice, field, form, must_be_true
 from machines.model import Process
 from machines.ports import Ports
 from machines.steps import StepResult, step
 
-BREACHES = ["subletting", "nonOccupation", "unauthorisedOccupant", "propertyCondition", "other"]
+BREACHES = {
+    "subletting": "Subletting",
+    "nonOccupation": "The tenant does not live there",
+    "unauthorisedOccupant": "Someone lives there who is not on the tenancy",
+    "propertyCondition": "The condition of the property",
+    "other": "Something else",
+}
 CHECKED = ("TenureActive", "TenureNotActive")
 
 definition = ProcessDefinition(
@@ -28,7 +34,10 @@ definition = ProcessDefinition(
             "ScheduleVisit",
             ("AuditRequested", "VisitScheduled", "NoAccess"),
             "TenureCheckInProgress",
-            form({"appointmentDateTime": APPOINTMENT}),
+            form(
+                {"appointmentDateTime": field(APPOINTMENT, "Date and time of the visit")},
+                title="Book the audit visit",
+            ),
             {"appointmentDateTime": "2026-12-01T10:30:00"},
         ),
         outcome("TenureActive", "TenureCheckInProgress", "VisitScheduled"),
@@ -37,17 +46,36 @@ definition = ProcessDefinition(
             "RecordVisit",
             "VisitScheduled",
             "AuditPassed",
-            form({"tenantSeen": must_be_true("The tenant must be seen.")}, {"notes": TEXT}),
+            form(
+                {"tenantSeen": must_be_true("The tenant must be seen.", "I saw the tenant")},
+                {"notes": stages.notes("What you found (optional)")},
+                title="Record the visit",
+            ),
             {"tenantSeen": True, "notes": "Tenant and two children seen; all as recorded."},
         ),
         move(
             "ReferBreach",
             "VisitScheduled",
             "BreachReferred",
-            form({"breach": {"enum": BREACHES}, "details": {**TEXT, "minLength": 1}}),
+            form(
+                {
+                    "breach": choice(BREACHES, "What breach did you find?", "Select a breach"),
+                    "details": field({**TEXT, "minLength": 1}, "What did you see?"),
+                },
+                title="Refer a breach of tenancy",
+            ),
             {"breach": "unauthorisedOccupant", "details": "Two adults not on the tenancy."},
         ),
-        move("RecordNoAccess", "VisitScheduled", "NoAccess", form({}, {"notes": TEXT})),
+        move(
+            "RecordNoAccess",
+            "VisitScheduled",
+            "NoAccess",
+            form(
+                {},
+                {"notes": stages.notes("Why there was no access (optional)")},
+                title="Record that there was no access",
+            ),
+        ),
         stages.close(["NoAccess"]),
         stages.cancel(["AuditRequested", "VisitScheduled", "NoAccess"]),
     ),

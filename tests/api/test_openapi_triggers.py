@@ -73,3 +73,24 @@ def test_a_body_with_an_unknown_field_fits_no_alternative(spec):
     """Answers sent beside formData fit none of the documented bodies, as the API refuses."""
     whole = validator(spec, body(spec, PATCH_TRIGGER)["schema"])
     assert list(whole.iter_errors({"formData": {}, "firstName": "Ann"}))
+
+
+def test_every_trigger_and_field_is_described_wherever_it_is_shown(spec, client, app):
+    """What each trigger does and what each field asks are in words, in the OpenAPI
+    document, the definitions endpoint and `definition show` alike."""
+    shown = app.test_cli_runner()
+    for definition in machines.registry().values():
+        described = client.get(f"/api/v1/process-definitions/{definition.name}").get_json()
+        triggers = {t["name"]: t for t in described["triggers"]}
+        printed = shown.invoke(args=["definition", "show", definition.name]).output
+        for name, trigger in definition.client_triggers.items():
+            body = spec["components"]["schemas"][f"{definition.name}.{name}.body"]
+            assert trigger.description, (definition.name, name)
+            assert trigger.description in body["description"]
+            assert triggers[name]["description"] == trigger.description
+            assert f"{name}: {trigger.description}" in printed
+            form = spec["components"]["schemas"][f"{definition.name}.{name}.formData"]
+            for field, schema in form.get("properties", {}).items():
+                words = schema.get("title") or schema.get("description")
+                assert words, (definition.name, name, field)
+                assert f"{field}: {words}" in printed

@@ -13,12 +13,12 @@ GUIDE = ROOT / "docs" / "adding-a-process.md"
 
 def test_guide_states_the_tenancy_audit_line_count():
     """The line count the guide gives is what `wc -l machines/tenancyaudit.py` prints: the
-    whole process, step included, in under 100 lines."""
+    whole process, step included, with its labels, in under 120 lines."""
     lines = len((ROOT / "machines" / "tenancyaudit.py").read_text().splitlines())
     stated = re.search(r"The whole process is \*\*(\d+) lines\*\*", GUIDE.read_text())
     assert stated is not None
     assert int(stated.group(1)) == lines
-    assert lines < 100
+    assert lines < 120
 
 
 def test_guide_diagram_is_the_current_one():
