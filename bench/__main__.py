@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import report, scenarios
+from bench import headline, report, scenarios
 from bench.environment import started
 from scripts.stack import ROOT, Interrupted, StackError
 
@@ -33,6 +33,8 @@ class Config:
     quiet_seconds: float
     """How long the store must stay idle after a scale load before queries are timed."""
     soak_seconds: float
+    headline: tuple[int, int, int]
+    """CPU per transition: cases of each length, transitions sent to each, rounds."""
 
 
 FULL = Config(
@@ -46,6 +48,7 @@ FULL = Config(
     warm_up_seconds=5.0,
     quiet_seconds=5.0,
     soak_seconds=600.0,
+    headline=(20, 50, 10),
 )
 QUICK = Config(
     levels=[1, 16, 64],
@@ -58,6 +61,7 @@ QUICK = Config(
     warm_up_seconds=0.5,
     quiet_seconds=1.0,
     soak_seconds=15.0,
+    headline=(10, 20, 4),
 )
 
 
@@ -74,7 +78,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--only",
-        default="transitions,automation,scale,memory,soak",
+        default="headline,transitions,automation,scale,memory,soak",
         help="comma-separated scenarios to run",
     )
     parser.add_argument(
@@ -133,6 +137,8 @@ def main(argv: list[str] | None = None) -> int:
         with started() as env:
             token = env.admin_token()
             scenarios.prepare_baseline(env)
+            if "headline" in wanted:
+                results["headline"] = headline.cpu_per_transition(env, token, *config.headline)
             if "transitions" in wanted:
                 results["transitions"] = scenarios.transitions(
                     env, token, config.levels, config.seconds
