@@ -6,6 +6,9 @@ expiry are always checked; a missing, malformed, expired or wrongly signed token
 
 from __future__ import annotations
 
+import threading
+import time
+from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -55,14 +58,56 @@ class Unauthenticated(Exception):
     """No valid bearer token came with the request."""
 
 
-class TokenVerifier:
-    """Checks tokens against the configured key(s)."""
+REMEMBERED_TOKENS = 1024
+"""How many verified tokens a verifier remembers (a client sends the same one many times)."""
+REMEMBER_SECONDS = 300.0
+"""How long a verification is trusted at most: a key taken out of the JWKS, or a changed
+setting, stops a token within this time even if the token itself has not expired."""
 
-    def __init__(self, settings: Settings) -> None:
+
+class TokenVerifier:
+    """Checks tokens against the configured key(s).
+
+    Verifying a signature is most of a request's authentication; a client sends the same token
+    with every request until it expires, so a verified token's claims are remembered, by the
+    token's exact text, until the token expires or `REMEMBER_SECONDS` pass, whichever is first.
+    A token that failed is never remembered: it is checked again each time it comes.
+    """
+
+    def __init__(self, settings: Settings, clock: Any = time.time) -> None:
         self._settings = settings
         self._jwks = jwt.PyJWKClient(settings.jwks_url) if settings.jwks_url else None
+        self._clock = clock
+        self._remembered: OrderedDict[str, tuple[float, float, dict[str, Any]]] = OrderedDict()
+        self._lock = threading.Lock()
 
     def verify(self, token: str) -> dict[str, Any]:
+        """The token's claims, once its signature, expiry and claims are checked."""
+        now = self._clock()
+        with self._lock:
+            found = self._remembered.get(token)
+            if found is not None:
+                not_before, until, claims = found
+                if not_before <= now < until:
+                    self._remembered.move_to_end(token)
+                    return claims
+                del self._remembered[token]
+        claims = self._decode(token)
+        check_claims(claims)
+        self._remember(token, claims, now)
+        return claims
+
+    def _remember(self, token: str, claims: dict[str, Any], now: float) -> None:
+        # Within the same leeway the signature check allowed: `exp` and `nbf` are numbers
+        # there (PyJWT refuses a token whose dates are not).
+        until = min(float(claims["exp"]) + LEEWAY_SECONDS, now + REMEMBER_SECONDS)
+        not_before = float(claims.get("nbf", now)) - LEEWAY_SECONDS
+        with self._lock:
+            self._remembered[token] = (not_before, until, claims)
+            if len(self._remembered) > REMEMBERED_TOKENS:
+                self._remembered.popitem(last=False)
+
+    def _decode(self, token: str) -> dict[str, Any]:
         settings = self._settings
         if self._jwks is not None:
             key: Any = self._jwks.get_signing_key_from_jwt(token).key
@@ -99,7 +144,6 @@ def authenticate(verifier: TokenVerifier) -> None:
         raise Unauthenticated("The token has expired.") from None
     except (jwt.PyJWTError, ValueError) as error:
         raise Unauthenticated(f"The token is not valid: {error}") from None
-    check_claims(claims)
     g.actor = {"id": str(claims["sub"]), "name": claims.get("name"), "email": claims.get("email")}
     g.groups = token_groups(claims.get("groups"))
 

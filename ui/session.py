@@ -31,7 +31,7 @@ from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
 from werkzeug.wrappers import Response
 from wtforms import ValidationError
 
-from api.auth import TokenVerifier, mint
+from api.auth import TokenVerifier, Unauthenticated, mint
 from services.authorisation import token_groups
 from settings import Settings
 from ui import oidc
@@ -126,7 +126,7 @@ def _session_claims() -> dict[str, Any] | None:
             claims = current_app.extensions["ui.oidc"].verify(token)
         else:
             claims = current_app.extensions[_VERIFIER].verify(token)
-    except (jwt.PyJWTError, ValueError, oidc.OidcError):
+    except (jwt.PyJWTError, ValueError, oidc.OidcError, Unauthenticated):
         session.clear()
         return None
     return claims
