@@ -84,14 +84,15 @@ def create_app(
     )
     verifier = auth.TokenVerifier(settings)
 
-    indexed: list[bool] = []
+    made: list[ProcessRepository] = []
 
     def process_repository() -> ProcessRepository:
-        repo = repository(settings)
-        if not indexed:
-            repo.create_indexes()  # idempotent; once per process, on first use
-            indexed.append(True)
-        return repo
+        """One repository for the app's requests, made (and its indexes ensured) on first use."""
+        if not made:
+            repo = repository(settings)
+            repo.create_indexes()  # idempotent; once per process
+            made.append(repo)
+        return made[0]
 
     app.extensions["repository"] = process_repository
     if dispatch is None:

@@ -10,7 +10,7 @@ from flask.blueprints import BlueprintSetupState
 from marshmallow import RAISE
 from werkzeug.routing import BaseConverter
 
-from api import openapi
+from api import openapi, telemetry
 from api.deps import context, dispatcher, if_match, page_tokens, repository
 from api.representation import etag, process_json
 from api.schemas import (
@@ -23,6 +23,7 @@ from api.schemas import (
     path_id,
 )
 from machines.errors import ProcessNotFound
+from machines.model import Process
 from machines.queries import ProcessQuery
 from services import automation, processes
 from services.errors import FieldError, InvalidInput
@@ -182,7 +183,7 @@ def change(process_name: str, process_id: str, body: dict[str, Any]) -> Response
         assignment=body.get("assignment"),
         expected_version=if_match(),
     )
-    return _json(process_json(process), 200, ETag=etag(process))
+    return _changed(process, 200, None)
 
 
 @bp.patch("/v1/process/<process_name>/<process_id>/<trigger:trigger>")
@@ -223,7 +224,7 @@ def retry_automation(process_name: str, process_id: str) -> Response:
         dispatcher(),
         expected_version=if_match(),
     )
-    return _json(process_json(process), 202, ETag=etag(process))
+    return _changed(process, 202, None)
 
 
 def _start(process_name: str, body: dict[str, Any]) -> Response:
@@ -248,7 +249,7 @@ def _start(process_name: str, body: dict[str, Any]) -> Response:
     )
     process = processes.start(repository(), new, context(), dispatcher())
     location = url_for("processes.get", process_name=process.process_name, process_id=process.id)
-    return _json(process_json(process), 201, ETag=etag(process), Location=location)
+    return _changed(process, 201, None, Location=location)
 
 
 def _fire(
@@ -271,7 +272,14 @@ def _fire(
         assignment=assignment,
         expected_version=if_match(),
     )
-    return _json(process_json(process), 200, ETag=etag(process))
+    return _changed(process, 200, trigger)
+
+
+def _changed(process: Process, status: int, trigger: str | None, **headers: str) -> Response:
+    """The answer to a start or change: the process and its ETag (and, for the access line
+    and the metrics, what the request did)."""
+    telemetry.note_change(process, trigger)
+    return _json(process_json(process), status, ETag=etag(process), **headers)
 
 
 def _json(body: Any, status: int, **headers: str) -> Response:

@@ -100,6 +100,16 @@ def sent_trigger(status: int) -> str | None:
     return trigger if isinstance(trigger, str) else None
 
 
+def note_change(process: Any, trigger: str | None) -> None:
+    """Record what the request did from the process it answers with (a `machines.model.Process`),
+    so that the access line and the metrics need not read the response back."""
+    states = process.previous_states
+    from_state = states[-1].state if trigger and states else None
+    g.change = Change(
+        process.process_name, process.id, trigger, from_state, process.state, process.version
+    )
+
+
 def change(response: Response) -> Change | None:
     """What a start or change did (from its response, read once), or None for other requests."""
     if request.endpoint not in CHANGES:

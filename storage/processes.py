@@ -166,8 +166,12 @@ class ProcessRepository:
         raw = self._raw.find_one({"_id": process_id})
         if raw is None:
             raise ProcessNotFound(process_id)
-        process = from_document(bson_decode(raw.raw, self._processes.codec_options))
-        self._sizes[id(process)] = (len(raw.raw), len(raw["currentState"].raw))
+        document = bson_decode(raw.raw, self._processes.codec_options)
+        process = from_document(document)
+        # The current state's size by encoding it again: cheaper than indexing the raw
+        # document, which would decode its every field once more.
+        current_size = len(bson_encode(document["currentState"]))
+        self._sizes[id(process)] = (len(raw.raw), current_size)
         weakref.finalize(process, self._sizes.pop, id(process), None)
         return process
 
