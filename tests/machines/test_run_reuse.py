@@ -79,3 +79,26 @@ def test_permitted_triggers_with_a_form_evaluate_its_branch_conditions() -> None
     unknown = {"tenureInvestigationRecommendation": "maybe"}
     assert stj.permitted_triggers(state, unknown) == []
     assert stj.permitted_triggers("NoSuchState") == []
+
+
+@pytest.mark.parametrize("name", sorted(machines.registry()))
+def test_every_transition_goes_where_the_library_engine_sends_it(name: str) -> None:
+    """`run` answers unconditional moves from the machine's graph and sends decisions through
+    the engine: for every trigger from every state, with every example form the definition
+    has, it gives the engine's answer, or its refusal."""
+    definition = machines.registry()[name]
+    for state in definition.states:
+        for trigger in definition.all_triggers:
+            forms = [dict(trigger.example or {}), *map(dict, trigger.branch_examples.values())]
+            for form in forms:
+                engine = definition.machine(start_value=state)
+                try:
+                    engine.send(trigger.name, form=form)
+                    expected: object = str(engine.model.state)
+                except TransitionNotAllowed:
+                    expected = TransitionNotAllowed
+                try:
+                    answered: object = definition.run(state, trigger.name, form)
+                except TransitionNotAllowed:
+                    answered = TransitionNotAllowed
+                assert answered == expected, (state, trigger.name, form)
