@@ -18,6 +18,7 @@ import logging.config
 import os
 import sys
 from collections.abc import Mapping, MutableMapping
+from functools import lru_cache
 from typing import Any
 
 import structlog
@@ -44,14 +45,25 @@ def redact(_logger: WrappedLogger, _method: str, event: EventDict) -> EventDict:
 
 
 def _redacted(value: Any) -> Any:
+    # Every line passes here: scalars, most of a line's values, are kept without a call.
     if isinstance(value, Mapping):
         return {
-            key: REDACTED if str(key).lower() in SENSITIVE_KEYS else _redacted(item)
+            key: REDACTED
+            if _sensitive(key)
+            else (_redacted(item) if isinstance(item, _NESTED) else item)
             for key, item in value.items()
         }
-    if isinstance(value, list | tuple):
-        return [_redacted(item) for item in value]
+    if isinstance(value, _NESTED):
+        return [_redacted(item) if isinstance(item, _NESTED) else item for item in value]
     return value
+
+
+_NESTED = (Mapping, list, tuple)
+
+
+@lru_cache(maxsize=1024)  # keys are few; bounded against any that are not
+def _sensitive(key: Any) -> bool:
+    return str(key).lower() in SENSITIVE_KEYS
 
 
 def _add_service(_logger: WrappedLogger, _method: str, event: EventDict) -> EventDict:

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import jwt
 from flask import (
     Flask,
+    Request,
     abort,
     current_app,
     flash,
@@ -26,7 +27,7 @@ from flask import (
     session,
     url_for,
 )
-from flask.sessions import SecureCookieSessionInterface, SessionMixin
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
 from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
 from werkzeug.wrappers import Response
 from wtforms import ValidationError
@@ -38,6 +39,8 @@ from ui import oidc
 from ui.blueprint import NAME, bp
 
 COOKIE_NAME = "officer_session"
+API_PREFIX = "/api/"
+"""Paths of the JSON API, which takes bearer tokens only and has no session."""
 DEV_TOKEN_LIFETIME = timedelta(hours=12)
 OPEN_ENDPOINTS = {
     f"{NAME}.login",
@@ -53,6 +56,13 @@ _VERIFIER = "ui.verifier"
 
 class TokenSession(SecureCookieSessionInterface):
     """Flask's signed cookie session, which expires when the token it carries does."""
+
+    def open_session(self, app: Flask, incoming: Request) -> SecureCookieSession | None:
+        """No session for the JSON API, which is bearer-only: its requests neither read nor
+        set the cookie (and spare the work of opening it)."""
+        if incoming.path.startswith(API_PREFIX):
+            return self.make_null_session(app)
+        return super().open_session(app, incoming)
 
     def get_expiration_time(self, app: Flask, session: SessionMixin) -> datetime | None:
         """When the token in the session expires."""
