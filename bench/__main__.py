@@ -61,7 +61,7 @@ QUICK = Config(
     warm_up_seconds=0.5,
     quiet_seconds=1.0,
     soak_seconds=15.0,
-    headline=(10, 20, 4),
+    headline=(10, 40, 4),
 )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from machines.model import FollowUp
@@ -26,7 +26,12 @@ STARTED_AGAINST = {
 def iso(moment: datetime) -> str:
     """ISO 8601 in UTC with a Z, at the millisecond precision the store keeps: the one format
     of every time in events and responses."""
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    if moment.utcoffset() != _NO_OFFSET:  # the store's times are UTC already
+        moment = moment.astimezone(UTC)
+    return moment.isoformat(timespec="milliseconds")[:23] + "Z"
+
+
+_NO_OFFSET = timedelta(0)
 
 
 def raised(

@@ -21,6 +21,7 @@ from collections.abc import Mapping, MutableMapping
 from functools import lru_cache
 from typing import Any
 
+import orjson
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
 
@@ -106,7 +107,7 @@ def formatter(fmt: str | None = None) -> logging.Formatter:
     renderer: Processor = (
         structlog.dev.ConsoleRenderer(colors=False, event_key="message")
         if console
-        else structlog.processors.JSONRenderer(sort_keys=False)
+        else structlog.processors.JSONRenderer(serializer=_json_line)
     )
     return structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=_shared_processors(),
@@ -118,6 +119,12 @@ def formatter(fmt: str | None = None) -> logging.Formatter:
             renderer,
         ],
     )
+
+
+def _json_line(event: Any, **_options: Any) -> str:
+    """One line of JSON, by orjson (a line is written for every request); anything it
+    cannot encode as JSON is written as its `str`."""
+    return orjson.dumps(event, default=str).decode()
 
 
 def level(value: str | int | None = None) -> int:
