@@ -30,7 +30,7 @@ help:
 	@echo "make bench          benchmarks against same-run baselines, 10,000 and 1,000,000"
 	@echo "                    stored processes, 10-minute soak (about 40 minutes;"
 	@echo "                    BENCH_ARGS='--sizes 10000,100000' for a shorter scale run)"
-	@echo "make bench-quick    the same, reduced (under 2 minutes)"
+	@echo "make bench-quick    the same, reduced (about 2 minutes)"
 	@echo "make compose-check  validate docker-compose.yml, the Grafana dashboard and the alert"
 	@echo "                    rules (promtool, where installed)"
 	@echo "make assets         rebuild the officer pages' CSS and JS from ui/assets (needs Node)"

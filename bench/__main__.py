@@ -67,7 +67,7 @@ QUICK = Config(
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="the reduced run (under 2 minutes)")
+    parser.add_argument("--quick", action="store_true", help="the reduced run (about 2 minutes)")
     parser.add_argument(
         "--sizes", help="stored processes for the scale scenario, e.g. 10000,1000000"
     )
