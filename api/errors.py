@@ -26,6 +26,7 @@ from services.errors import (
     UnknownTrigger,
 )
 from storage import UNAVAILABLE_ERRORS, StoreError
+from storage.monitoring import count_failure
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +132,7 @@ def register(app: APIFlask) -> None:
 
     @app.errorhandler(StoreError)
     def store_error(error: Exception) -> Response:
+        count_failure(error)
         if isinstance(error, UNAVAILABLE_ERRORS):
             log.warning("database unavailable: %s", error)
             return problem(

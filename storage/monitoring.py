@@ -1,7 +1,11 @@
-"""Tell the service about MongoDB failures, through pymongo's own monitoring events.
+"""Tell the service about MongoDB failures.
 
-The listeners apply to clients made after `watch_failures` (each process makes its own,
-lazily: storage/mongo.py), so runtimes call it as they start.
+Two sources, neither on the path of each command: the client's periodic heartbeats (a
+listener, for clients made after `watch_failures`; each process makes its own, lazily:
+storage/mongo.py), and the errors that reach a request or a task, which their handlers pass
+to `count_failure`. pymongo's command and connection-pool listeners would see every failure
+as it happens, but once any is registered every command builds and publishes its events, about
+a sixth of each command's CPU in the client: too much to count what is rare.
 """
 
 from __future__ import annotations
@@ -9,49 +13,37 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from pymongo import monitoring
-from pymongo.monitoring import ConnectionCheckOutFailedReason
+from pymongo.errors import AutoReconnect, ConnectionFailure
 
 _watching: list[Callable[[str], None]] = []
 
 
-class _Failures(
-    monitoring.CommandListener,
-    monitoring.ServerHeartbeatListener,
-    monitoring.ConnectionPoolListener,
-):
-    """Calls `on_failure(kind)`: "command", "heartbeat" or "connection"."""
+class _FailedHeartbeats(monitoring.ServerHeartbeatListener):
+    """Calls `on_failure("heartbeat")` for every heartbeat the server did not answer."""
 
     def __init__(self, on_failure: Callable[[str], None]) -> None:
         self._on_failure = on_failure
 
-    def failed(self, event: object) -> None:
-        # CommandFailedEvent and ServerHeartbeatFailedEvent both arrive here.
-        heartbeat = isinstance(event, monitoring.ServerHeartbeatFailedEvent)
-        self._on_failure("heartbeat" if heartbeat else "command")
+    def failed(self, event: monitoring.ServerHeartbeatFailedEvent) -> None:
+        self._on_failure("heartbeat")
 
-    def connection_check_out_failed(self, event: monitoring.ConnectionCheckOutFailedEvent) -> None:
-        if event.reason == ConnectionCheckOutFailedReason.CONN_ERROR:
-            self._on_failure("connection")
-
-    # The other events say nothing went wrong.
-    def started(self, event: object) -> None: ...
-    def succeeded(self, event: object) -> None: ...
-    def pool_created(self, event: object) -> None: ...
-    def pool_ready(self, event: object) -> None: ...
-    def pool_cleared(self, event: object) -> None: ...
-    def pool_closed(self, event: object) -> None: ...
-    def connection_created(self, event: object) -> None: ...
-    def connection_ready(self, event: object) -> None: ...
-    def connection_closed(self, event: object) -> None: ...
-    def connection_check_out_started(self, event: object) -> None: ...
-    def connection_checked_out(self, event: object) -> None: ...
-    def connection_checked_in(self, event: object) -> None: ...
+    def started(self, event: monitoring.ServerHeartbeatStartedEvent) -> None: ...
+    def succeeded(self, event: monitoring.ServerHeartbeatSucceededEvent) -> None: ...
 
 
 def watch_failures(on_failure: Callable[[str], None]) -> None:
-    """Call `on_failure(kind)` on every MongoDB failure of clients made from now on (once per
-    process, however often it is asked)."""
+    """Call `on_failure(kind)` on MongoDB failures from now on: "heartbeat" from the clients
+    made from now on, "connection" and "command" from `count_failure` (once per process,
+    however often it is asked)."""
     if _watching:
         return
     _watching.append(on_failure)
-    monitoring.register(_Failures(on_failure))
+    monitoring.register(_FailedHeartbeats(on_failure))
+
+
+def count_failure(error: BaseException) -> None:
+    """Count a MongoDB error that reached a request or a task: "connection" when the server
+    could not be reached, "command" otherwise."""
+    kind = "connection" if isinstance(error, ConnectionFailure | AutoReconnect) else "command"
+    for on_failure in _watching:
+        on_failure(kind)

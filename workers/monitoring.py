@@ -24,7 +24,8 @@ from celery import signals
 
 from adapters.heartbeats import record_beat
 from settings import from_env
-from storage.monitoring import watch_failures
+from storage import StoreError
+from storage.monitoring import count_failure, watch_failures
 from telemetry import context, logs
 from telemetry.context import CORRELATION_ID
 from telemetry.multiproc import prepare_multiprocess_dir, remove_multiprocess_dir
@@ -199,9 +200,17 @@ def bind_task(task_id: str | None = None, task: Any = None, args: Any = None, **
 
 @signals.task_retry.connect
 def note_retry(reason: Any = None, **_: Any) -> None:
+    if isinstance(reason, StoreError):
+        count_failure(reason)
     run = _current.get()
     if run is not None:
         run.retry_cause = _cause(reason)
+
+
+@signals.task_failure.connect
+def note_failure(exception: BaseException | None = None, **_: Any) -> None:
+    if isinstance(exception, StoreError):
+        count_failure(exception)
 
 
 @signals.task_postrun.connect

@@ -752,6 +752,25 @@ def test_unreachable_database_is_503_problem():
     assert_problem(client.get(f"{BASE}/soletojoint/{new_id()}"), 503)
 
 
+def test_a_store_failure_that_reaches_a_request_is_counted():
+    """A request the store failed counts in processes_mongodb_errors_total, for the alert."""
+    app = create_app(
+        {"MONGO_URI": "mongodb://127.0.0.1:1", "MONGO_DB": "x"}, dispatch=lambda *a: None
+    )
+    client = signed_in(app, ["processes-admin"])
+
+    def connection_errors() -> float:
+        scrape = app.test_client().get("/metrics").get_data(as_text=True)
+        found = re.search(
+            r'^processes_mongodb_errors_total\{kind="connection"\} (\S+)$', scrape, re.M
+        )
+        return float(found.group(1)) if found else 0.0
+
+    before = connection_errors()
+    assert_problem(client.get(f"{BASE}/soletojoint/{new_id()}"), 503)
+    assert connection_errors() == before + 1
+
+
 def test_openapi_document_has_every_trigger_form_schema(client: FlaskClient):
     """The OpenAPI document publishes each client trigger's formData schema."""
     response = client.get("/api/v1/openapi.json")
