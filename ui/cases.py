@@ -120,6 +120,7 @@ def assign(process_name: str, process_id: str) -> BaseResponse | str | tuple[str
     ctx = context()
     current = process.current_state.assignment
     patches = ctx.policy.patches(ctx.groups)
+    colleagues = _colleagues(process, ctx.actor, current.get("officerId"))
     values = {
         "patch": request.form.get("patch", current.get("patch") or ""),
         "officer": request.form.get("officer", "keep"),
@@ -132,7 +133,7 @@ def assign(process_name: str, process_id: str) -> BaseResponse | str | tuple[str
         patch = values["patch"].strip()
         if patches is not None and patch and patch not in patches:
             errors["patch"] = "Select one of your patches"
-        if values["officer"] not in ("keep", "me", "none"):
+        if values["officer"] not in ("keep", "me", "none", *colleagues):
             errors["officer"] = "Select who works on the case"
         if not errors:
             assignment = {k: v for k, v in current.items() if k not in ("patch",)}
@@ -145,6 +146,9 @@ def assign(process_name: str, process_id: str) -> BaseResponse | str | tuple[str
             elif values["officer"] == "none":
                 assignment.pop("officerId", None)
                 assignment.pop("officerName", None)
+            elif values["officer"] in colleagues:
+                assignment["officerId"] = values["officer"]
+                assignment["officerName"] = colleagues[values["officer"]]
             try:
                 processes.update(
                     repository(),
@@ -177,8 +181,27 @@ def assign(process_name: str, process_id: str) -> BaseResponse | str | tuple[str
         problem=problem,
         patches=sorted(patches) if patches is not None else None,
         current=current,
+        colleagues=colleagues,
     )
     return (page, 422) if errors or problem else page
+
+
+def _colleagues(
+    process: Process, me: dict[str, Any] | None, current_officer: str | None
+) -> dict[str, str]:
+    """The officers who have worked on the case (entered a state or an activity), by id, with
+    their names: who a case can be handed back to without a directory of staff. Neither the
+    officer reassigning nor the one it is with now; never the system's own changes."""
+    found: dict[str, str] = {}
+    actors = [entry.acted_by for entry in process.states] + [a.acted_by for a in process.activity]
+    for actor in filter(None, actors):
+        officer_id = actor.get("id")
+        if not officer_id or officer_id in ((me or {}).get("id"), current_officer):
+            continue
+        found.setdefault(
+            str(officer_id), str(actor.get("name") or actor.get("email") or officer_id)
+        )
+    return found
 
 
 def _dated(value: str) -> str:

@@ -307,6 +307,31 @@ def test_reassigning_records_the_officer(client, officer):
     assert assignment["officerId"] == "dev:pat.officer@example.org"
 
 
+def test_a_case_can_be_handed_to_an_officer_who_worked_on_it(app, client, officer):
+    """Officers who acted on a case are offered by name; the one chosen is the case's officer.
+    Nobody else can be named through the page."""
+    process = name_change(client)
+    entered = post(
+        officer,
+        url(process, "/EnterNewName"),
+        page(officer.get(url(process, "/EnterNewName"), headers=HTML)),
+        {"title": "Mr", "firstName": "Al", "surname": "Li"},
+    )
+    assert entered.status_code == 302  # Pat Officer entered the new name
+    colleague = sign_in(app.test_client(), name="Sam Senior", email="sam.senior@example.org")
+    form = page(colleague.get(url(process, "/assign"), headers=HTML))
+    offered = {str(i["value"]): text(i.find_next("label")) for i in form.select("[name=officer]")}
+    pat = "dev:pat.officer@example.org"
+    assert offered[pat] == "Pat Officer"
+    assert "dev:sam.senior@example.org" not in offered  # the one reassigning chooses "Me"
+    refused = post(colleague, url(process, "/assign"), form, {"officer": "dev:someone-else"})
+    assert refused.status_code == 422
+    handed = post(colleague, url(process, "/assign"), form, {"patch": "E1", "officer": pat})
+    assert handed.status_code == 302
+    assignment = stored(client, process)["currentState"]["assignment"]
+    assert (assignment["officerId"], assignment["officerName"]) == (pat, "Pat Officer")
+
+
 def test_starting_a_case_shows_the_household_and_needs_consent(client, officer, db):
     """The start page names the tenure's people; without consent nothing starts; with it the
     new case opens with the tenant as a related person."""
