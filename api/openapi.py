@@ -15,6 +15,12 @@ from services import forms
 PROBLEM = "application/problem+json"
 
 
+def _sentences(*parts: str | None) -> str:
+    """`parts` as one description, each ended as a sentence ("Close the case. Closing...")."""
+    ended = [part if part.endswith((".", "?", "!", ":")) else f"{part}." for part in parts if part]
+    return " ".join(ended)
+
+
 def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
@@ -340,14 +346,7 @@ def _describe_trigger_bodies(spec: dict[str, Any]) -> None:
             said = dict(trigger.form or {})
             about = {
                 "title": f"{definition.title}: {trigger.name}",
-                "description": " ".join(
-                    part
-                    for part in (
-                        trigger.description,
-                        said.get("description"),
-                    )
-                    if part
-                )
+                "description": _sentences(trigger.description, said.get("description"))
                 or f"Fire {trigger.name}.",
             }
             schemas[f"{key}.body"] = {
@@ -380,6 +379,7 @@ def _describe_trigger_bodies(spec: dict[str, Any]) -> None:
         "assignment.",
         "type": "object",
         "properties": {name: change["properties"][name] for name in ("processData", "assignment")},
+        "additionalProperties": False,
     }
     schemas["ProcessEdit"] = edit
     for path, operations in spec.get("paths", {}).items():
