@@ -17,6 +17,7 @@ from apiflask import APIFlask
 from flask import Response, g, request
 from werkzeug.exceptions import HTTPException
 
+from machines.model import Process
 from telemetry import context, logs
 
 access_log = logs.get_logger("api.access")
@@ -100,9 +101,9 @@ def sent_trigger(status: int) -> str | None:
     return trigger if isinstance(trigger, str) else None
 
 
-def note_change(process: Any, trigger: str | None) -> None:
-    """Record what the request did from the process it answers with (a `machines.model.Process`),
-    so that the access line and the metrics need not read the response back."""
+def note_change(process: Process, trigger: str | None) -> None:
+    """Record what the request did from the process it answers with, so that the access line
+    and the metrics need not read the response back."""
     states = process.previous_states
     from_state = states[-1].state if trigger and states else None
     g.change = Change(
