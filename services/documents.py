@@ -16,13 +16,13 @@ import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import partial
-from typing import IO, Any, Protocol
+from typing import IO, Any
 
 import filetype
 
 from machines.errors import DocumentNotFound, ProcessNotFound
 from machines.model import DocumentInfo, Process
-from machines.ports import Dispatch, Repository
+from machines.ports import Dispatch, Files, Repository
 from machines.stages import DOCUMENT_ATTACHED, DOCUMENT_REMOVED, attached_documents
 from services import events
 from services.commit import EDIT_BUDGET, apply_change
@@ -59,17 +59,6 @@ _ZIP_TYPES = {"application/zip", DOCX}
 _REMOVED_CHARACTERS = {'"', "'", "`"}
 _REPLACED_CHARACTERS = set("<>:|?*;\\/")
 """Characters some file systems or header parsers treat specially, replaced by `_`."""
-
-
-class Files(Protocol):
-    """Where document bytes and metadata are kept (storage.documents.DocumentStore)."""
-
-    def put(self, document: DocumentInfo, source: IO[bytes]) -> None: ...
-    def get(self, document_id: str) -> DocumentInfo: ...
-    def list_for_process(self, process_id: str) -> list[DocumentInfo]: ...
-    def open(self, document_id: str) -> Iterator[bytes]: ...
-    def set_state(self, document_id: str, state: str) -> None: ...
-    def delete(self, document_id: str) -> bool: ...
 
 
 class DocumentTooLarge(ServiceError):
