@@ -112,28 +112,18 @@ def note_change(process: Process, trigger: str | None) -> None:
 
 
 def change(response: Response) -> Change | None:
-    """What a start or change did (from its response, read once), or None for other requests."""
+    """What a start or change did (`note_change`), or what a refused one asked for (from its
+    URL and body), or None for other requests."""
     if request.endpoint not in CHANGES:
         return None
-    if "change" in g:
-        found: Change | None = g.change
-        return found
-    view_args = request.view_args or {}
-    name, process_id = view_args.get("process_name"), view_args.get("process_id")
-    trigger = sent_trigger(response.status_code)
-    from_state = to_state = version = None
-    if 200 <= response.status_code < 300 and response.is_json:
-        body = response.get_json(silent=True)
-        if isinstance(body, dict) and len(body) == 1:
-            ((name, process),) = body.items()
-            process_id = process.get("id")
-            to_state = (process.get("currentState") or {}).get("state")
-            version = process.get("version")
-            states: list[Any] = process.get("processStates") or []
-            if trigger and len(states) > 1:
-                from_state = states[-2].get("state")
-    g.change = Change(name, process_id, trigger, from_state, to_state, version)
-    return g.change
+    if "change" not in g:
+        view_args = request.view_args or {}
+        trigger = sent_trigger(response.status_code)
+        g.change = Change(
+            view_args.get("process_name"), view_args.get("process_id"), trigger, None, None, None
+        )
+    found: Change = g.change
+    return found
 
 
 def _log_access(response: Response) -> Response:
