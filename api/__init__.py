@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Mapping
 from dataclasses import replace
+from functools import cache
 from typing import Any
 
 import click
@@ -84,15 +86,17 @@ def create_app(
     )
     verifier = auth.TokenVerifier(settings)
 
-    made: list[ProcessRepository] = []
+    @cache
+    def repository_of(pid: int) -> ProcessRepository:
+        # Per OS process, as its MongoDB client is (storage/mongo.py): an app built before a
+        # fork (gunicorn --preload) gets a repository of its own in each worker.
+        repo = repository(settings)
+        repo.create_indexes()  # idempotent; once per process
+        return repo
 
     def process_repository() -> ProcessRepository:
         """One repository for the app's requests, made (and its indexes ensured) on first use."""
-        if not made:
-            repo = repository(settings)
-            repo.create_indexes()  # idempotent; once per process
-            made.append(repo)
-        return made[0]
+        return repository_of(os.getpid())
 
     app.extensions["repository"] = process_repository
     if dispatch is None:
